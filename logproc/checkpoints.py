@@ -1,0 +1,193 @@
+"""Checkpoints: how far each file has been *delivered*, kept across restarts.
+
+One record per file identity (`"dev:ino"`): device, inode, a fingerprint of the first bytes
+(up to 1 KiB; a smaller file has a provisional fingerprint that grows with it), a hash of
+the bytes just before the offset, the offset, the source and the last path seen.
+
+Contract:
+- `offset` only ever moves to the end of a batch that every routed sink acknowledged (the
+  ack tracker calls `advance`); reading ahead never moves it.
+- `commit()` writes the whole document atomically: temp file, fsync, rename, fsync of the
+  folder; mode 0600; a `version` field. Before replacing, the current good file is
+  hard-linked to `checkpoints.json.prev`, so a file found corrupt at start-up (disk error,
+  hand edit) is reported and the previous generation is used: older, so at worst some
+  lines are delivered twice, never lost.
+- Thread-safe: watchers add records, consumers advance, the supervisor commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from logproc.log import get_logger
+
+FORMAT_VERSION = 1
+FILE_NAME = "checkpoints.json"
+
+log = get_logger("checkpoints")
+
+
+@dataclass(slots=True)
+class FileCheckpoint:
+    """The delivery position of one file identity."""
+
+    dev: int
+    ino: int
+    fp_len: int  # bytes covered by `fp` (< 1024 while the file is small: provisional)
+    fp: str  # hex digest of the first fp_len bytes
+    offset: int  # delivered up to here
+    path: str
+    source: str
+    tail_hash: str = ""  # hex digest of up to 64 bytes before `offset` ("" at offset 0)
+    updated: float = 0.0  # last time the offset moved (epoch seconds)
+    size: int = 0  # file size last seen by the tailer, for lag
+
+    @property
+    def key(self) -> str:
+        return f"{self.dev}:{self.ino}"
+
+
+_FIELDS = tuple(f.name for f in fields(FileCheckpoint))
+
+
+class CheckpointStore:
+    """In-memory checkpoints with atomic, versioned persistence in `state_dir`."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = Path(state_dir)
+        self.path = self.state_dir / FILE_NAME
+        self._lock = threading.Lock()
+        self._records: dict[str, FileCheckpoint] = {}
+        self._gens: dict[str, int] = {}  # key -> truncation generation (in memory only)
+        self._dirty = False
+        self.read_failures = 0
+
+    # -- loading -----------------------------------------------------------------------
+    def load(self) -> None:
+        """Read the last committed state; a corrupt file falls back to the previous one."""
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for candidate in (self.path, self.path.with_name(FILE_NAME + ".prev")):
+            try:
+                raw = candidate.read_bytes()
+            except FileNotFoundError:
+                continue
+            try:
+                self._records = _decode(raw)
+            except (ValueError, KeyError, TypeError) as exc:
+                self.read_failures += 1
+                log.error("checkpoint file is corrupt, trying the previous one",
+                          path=str(candidate), error=str(exc))
+                continue
+            if candidate != self.path:
+                log.warning("using previous checkpoint generation", path=str(candidate))
+            return
+        self._records = {}
+
+    # -- access ------------------------------------------------------------------------
+    def get(self, key: str) -> FileCheckpoint | None:
+        return self._records.get(key)
+
+    def put(self, record: FileCheckpoint) -> None:
+        with self._lock:
+            self._records[record.key] = record
+            self._dirty = True
+
+    def remove(self, key: str) -> None:
+        with self._lock:
+            if self._records.pop(key, None) is not None:
+                self._dirty = True
+
+    def records(self) -> list[FileCheckpoint]:
+        with self._lock:
+            return list(self._records.values())
+
+    def update(self, record: FileCheckpoint, **changes: Any) -> None:
+        """Change fields of a record consistently with a concurrent commit."""
+        with self._lock:
+            for name, value in changes.items():
+                setattr(record, name, value)
+            self._dirty = True
+
+    def reset(self, record: FileCheckpoint, gen: int) -> None:
+        """The file was truncated: delivered offset back to 0; older generations are void."""
+        with self._lock:
+            self._gens[record.key] = gen
+            record.offset = 0
+            record.tail_hash = ""
+            record.updated = time.time()
+            self._dirty = True
+
+    def advance(self, key: str, offset: int, gen: int = 0) -> None:
+        """Move `key`'s delivered offset forward (never back) to `offset`.
+
+        Ignored for a batch of an older truncation generation than the file's current one.
+        """
+        with self._lock:
+            rec = self._records.get(key)
+            if rec is not None and offset > rec.offset and self._gens.get(key, 0) == gen:
+                rec.offset = offset
+                rec.updated = time.time()
+                self._dirty = True
+
+    def touch(self) -> None:
+        """Mark the state changed (a record was edited in place by its owner)."""
+        self._dirty = True
+
+    # -- persistence -------------------------------------------------------------------
+    def commit(self, force: bool = False) -> bool:
+        """Persist atomically if anything changed since the last commit. True if written."""
+        with self._lock:
+            if not (self._dirty or force):
+                return False
+            doc = {"version": FORMAT_VERSION, "written": time.time(),
+                   "files": [_encode(r) for r in self._records.values()]}
+            self._dirty = False
+        data = orjson.dumps(doc)
+        tmp = self.path.with_name(FILE_NAME + ".tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if self.path.exists():
+                prev_tmp = self.path.with_name(FILE_NAME + ".prev.tmp")
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(prev_tmp)
+                os.link(self.path, prev_tmp)
+                os.replace(prev_tmp, self.path.with_name(FILE_NAME + ".prev"))
+            os.replace(tmp, self.path)
+            dfd = os.open(self.state_dir, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+        except OSError:
+            self._dirty = True
+            raise
+        return True
+
+
+def _encode(rec: FileCheckpoint) -> dict[str, Any]:
+    return {name: getattr(rec, name) for name in _FIELDS}
+
+
+def _decode(raw: bytes) -> dict[str, FileCheckpoint]:
+    doc = orjson.loads(raw)
+    if not isinstance(doc, dict) or doc.get("version") != FORMAT_VERSION:
+        raise ValueError(f"unknown checkpoint format version {doc.get('version')!r}"
+                         if isinstance(doc, dict) else "not a checkpoint document")
+    out: dict[str, FileCheckpoint] = {}
+    for item in doc["files"]:
+        rec = FileCheckpoint(**{k: item[k] for k in _FIELDS if k in item})
+        out[rec.key] = rec
+    return out

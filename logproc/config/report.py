@@ -1,0 +1,67 @@
+"""What a valid config would do, as text for `logproc check`.
+
+Contract: `describe(loaded)` returns the report (ending in a newline): the config file,
+each source (parser, start_at, priority, the files its globs match now), each sink
+(type, path, inputs, format, filters, when_full). What would surprise an operator at run
+time is a `warning:` line, never an error: a glob matching no file, a matched file that
+cannot be read, a source no sink takes. The whole report goes through `loaded.mask`.
+It reads the disk (globs) but writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+
+from logproc.config.load import LoadedConfig
+from logproc.config.schema import FileSinkConfig, SinkConfig, SourceConfig
+from logproc.config.suggest import quote
+from logproc.sources.discovery import match_files
+
+
+def describe(loaded: LoadedConfig) -> str:
+    cfg = loaded.config
+    lines = [f"config: {loaded.path}", "", "sources:"]
+    for name, source in cfg.sources.items():
+        lines += _source(name, source)
+    lines += ["", "sinks:"]
+    for name, sink in cfg.sinks.items():
+        lines += _sink(name, sink)
+    routed = {n for sink in cfg.sinks.values() for n in (cfg.sources if sink.inputs is None else sink.inputs)}
+    lines += [f"warning: source {quote(n)} goes to no sink" for n in cfg.sources if n not in routed]
+    return loaded.mask("\n".join(lines) + "\n")
+
+
+def _source(name: str, src: SourceConfig) -> list[str]:
+    head = f"  {name}: parser {src.parser}, start_at {src.start_at}, priority {src.priority}"
+    lines = [head, f"    paths: {', '.join(src.paths)}"]
+    if src.exclude:
+        lines.append(f"    exclude: {', '.join(src.exclude)}")
+    files = match_files(src.paths, src.exclude)
+    lines.append(f"    matches {len(files)} file{'' if len(files) == 1 else 's'}{':' if files else ''}")
+    lines += [f"      {f}" for f in files]
+    # Globs one by one, to name the one that matches nothing among several that do.
+    empty = [glob for glob in src.paths if not match_files([glob], src.exclude)]
+    lines += [f"    warning: {glob} matches no file" for glob in empty]
+    lines += [f"    warning: {f} cannot be read" for f in files if not os.access(f, os.R_OK)]
+    return lines
+
+
+def _sink(name: str, sink: SinkConfig) -> list[str]:
+    where = f" {sink.path}{' (fsync)' if sink.fsync else ''}" if isinstance(sink, FileSinkConfig) else ""
+    fmt = sink.format + (f" {quote(sink.template)}" if sink.template is not None else "")
+    lines = [
+        f"  {name}: {sink.type}{where}",
+        f"    inputs: {_inputs(sink.inputs)}",
+        f"    format: {fmt}",
+        f"    min_level: {sink.min_level or 'none (every entry passes)'}",
+    ]
+    lines += [f"    include: {field} matches {quote(rx)}" for field, rx in sink.include.items()]
+    lines += [f"    exclude: {field} matches {quote(rx)}" for field, rx in sink.exclude.items()]
+    lines.append(f"    when_full: {sink.when_full}")
+    return lines
+
+
+def _inputs(inputs: list[str] | None) -> str:
+    if inputs is None:
+        return "all sources"
+    return ", ".join(inputs) if inputs else "none (the sink receives nothing)"

@@ -1,0 +1,214 @@
+"""The config file's model: pydantic v2, frozen, unknown keys forbidden.
+
+Contract:
+- Field names and defaults here are the config file's keys and defaults (see SPEC.md).
+- Every check that needs only one model's own values lives here, as a validator that
+  raises `ValueError` with an operator-facing message (lower case, values double-quoted);
+  `logproc.config.suggest` turns pydantic's errors into config issues. Checks across
+  models (a sink's `inputs` naming sources, a file sink's `{source}` placement) run on
+  the raw data in `logproc.config.load`, so they report even when the model fails.
+- The loader validates with `strict=True`: TOML has real types, so `queue_size = "10"` is
+  a mistake worth reporting, not something to coerce. `state_dir` takes a string.
+- Sinks are a union on `type`; a new sink kind is one more `SinkBase` subclass added to
+  `SinkConfig`, and every message (choices, did-you-mean) follows from the union.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import zoneinfo
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+
+from logproc.config.suggest import did_you_mean, quote
+
+MAX_PATTERN_CHARS = 4096  # bounds the cost of compiling and running an operator's regex
+BUILTIN_REDACTIONS = ("email", "credit_card", "bearer_token", "ipv4")
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+_PLAIN_FIELD = re.compile(r"[^.\[\]]+")  # a name, no attribute or index access
+
+
+def _check_name(name: str) -> str:
+    # Source and sink names end up in file paths ({source}) and metric labels.
+    if not _NAME.fullmatch(name):
+        raise ValueError(
+            f"invalid name {quote(name)}: use 1 to 64 letters, digits, \"_\", \".\" or \"-\", "
+            "not starting with \".\" or \"-\""
+        )
+    return name
+
+
+def check_regex(pattern: str) -> re.Pattern[str]:
+    """Compile an operator's regex, bounded in size; ValueError with a readable reason."""
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise ValueError(f"regular expression too long: {len(pattern)} characters, limit {MAX_PATTERN_CHARS}")
+    try:
+        return re.compile(pattern)
+    except re.error as e:
+        where = f" at position {e.pos}" if e.pos is not None else ""
+        raise ValueError(f"invalid regular expression: {e.msg}{where}") from None
+
+
+def _regex(pattern: str) -> str:
+    check_regex(pattern)
+    return pattern
+
+
+def _redaction(item: str) -> str:
+    return item if item in BUILTIN_REDACTIONS else _regex(item)
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _timezone(name: str) -> str:
+    if name in ("local", "UTC"):
+        return name
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        # ValueError: keys that are not plain relative names (absolute paths, "..").
+        hint = did_you_mean(name, ["local", "UTC", *sorted(_zones())])
+        expected = 'expected "local", "UTC" or an IANA name'
+        raise ValueError(f"unknown time zone {quote(name)}; {expected}{hint}") from None
+    return name
+
+
+def _address(value: str) -> str:
+    if value == "":
+        return value
+    host, sep, port = value.rpartition(":")
+    bracketed = host.startswith("[") == host.endswith("]")  # IPv6 literals come as [::1]:9977
+    if not (sep and host and bracketed and port.isdigit() and 1 <= int(port) <= 65535):
+        expected = 'expected "host:port" such as "127.0.0.1:9977", or "" to disable'
+        raise ValueError(f"{expected}, got {quote(value)}")
+    return value
+
+
+def check_template(template: str) -> str:
+    """A text template may only name fields: `{message}`, literal `{{ }}`; nothing str.format
+    would evaluate (attribute or index access, `!r`, `:>10`), since the template runs on every entry."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as e:
+        raise ValueError(f"invalid template: {e}") from None
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        extra = (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+        shown = quote("{" + name + extra + "}")
+        if not name or name.isdigit() or not _PLAIN_FIELD.fullmatch(name) or conversion or spec:
+            raise ValueError(f"invalid template field {shown}: only plain field names, such as {{message}}")
+    return template
+
+
+def _path(value: object) -> object:
+    # TOML has no path type and the loader validates strictly: a string is the one way in.
+    if value == "":
+        raise ValueError("must not be empty")
+    return Path(value) if isinstance(value, str) else value
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+Regex = Annotated[str, AfterValidator(_regex)]
+
+
+class DaemonConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    state_dir: Annotated[Path, BeforeValidator(_path)] = Path("/var/lib/logproc")
+    queue_size: int = Field(default=10000, ge=1)
+    consumers: int = Field(default=2, ge=1, le=64)
+    shutdown_timeout: float = Field(default=30, gt=0)
+    checkpoint_interval: float = Field(default=1.0, gt=0)
+    max_open_files: int = Field(default=1024, ge=16)
+    watch_config: bool = True
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    metrics_address: Annotated[str, AfterValidator(_address)] = "127.0.0.1:9977"
+
+
+class SourceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    paths: list[str] = Field(min_length=1)
+    exclude: list[str] = []
+    start_at: Literal["beginning", "end"] = "beginning"
+    priority: int = 0
+    parser: Literal["plain", "json", "logfmt", "regex", "combined", "common"] = "plain"
+    # validate_default: a regex parser with no pattern must be reported.
+    pattern: str | None = Field(default=None, validate_default=True)
+    max_line_bytes: int = Field(default=1048576, ge=64)
+    timezone: Annotated[str, AfterValidator(_timezone)] = "local"
+    fields: dict[str, str | int | float | bool] = {}
+    drop_fields: list[str] = []
+    rename: dict[str, str] = {}
+    redact: list[Annotated[str, AfterValidator(_redaction)]] = []
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_fits_parser(cls, pattern: str | None, info: ValidationInfo) -> str | None:
+        parser = info.data.get("parser")  # absent when `parser` itself is invalid: nothing to say
+        if parser == "regex" and pattern is None:
+            raise ValueError('missing required key "pattern" (parser = "regex" needs it)')
+        if parser is not None and parser != "regex" and pattern is not None:
+            raise ValueError(f'only used with parser = "regex", not parser = {quote(parser)}')
+        if pattern is not None and not check_regex(pattern).groupindex:
+            raise ValueError("the pattern needs at least one named group, such as (?P<message>.*)")
+        return pattern
+
+
+class SinkBase(BaseModel):
+    """Keys every sink has; a sink kind subclasses it and adds `type` plus its own keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    inputs: list[str] | None = None
+    format: Literal["json", "logfmt", "text", "raw"] = "json"
+    template: Annotated[str, AfterValidator(check_template)] | None = None
+    min_level: Literal["trace", "debug", "info", "notice", "warning", "error", "critical"] | None = None
+    include: dict[str, Regex] = {}
+    exclude: dict[str, Regex] = {}
+    when_full: Literal["block", "drop"] = "block"
+
+    @field_validator("template")
+    @classmethod
+    def _template_fits_format(cls, template: str | None, info: ValidationInfo) -> str | None:
+        fmt = info.data.get("format")  # `format` is declared first, so it is validated first
+        if template is not None and fmt is not None and fmt != "text":
+            raise ValueError(f'only used with format = "text", not format = {quote(fmt)}')
+        return template
+
+
+class StdoutSinkConfig(SinkBase):
+    type: Literal["stdout"]
+
+
+class FileSinkConfig(SinkBase):
+    type: Literal["file"]
+    path: str = Field(min_length=1)  # absolute after loading; may contain {source} (checked in load.py)
+    fsync: bool = False
+
+
+SinkConfig = Annotated[StdoutSinkConfig | FileSinkConfig, Field(discriminator="type")]
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    daemon: DaemonConfig = DaemonConfig()
+    sources: dict[Name, SourceConfig] = Field(min_length=1)
+    sinks: dict[Name, SinkConfig] = Field(min_length=1)

@@ -1,0 +1,158 @@
+"""The supervisor: owns the lifecycle and is the only place that acts on signals.
+
+States: STARTING → RUNNING → DRAINING → STOPPED. The main thread waits on the signal
+receiver with a timeout, commits checkpoints every `checkpoint_interval`, and on SIGTERM /
+SIGINT (or the end of a `--once` run) drains with one deadline:
+
+1. stop the watchers and close the queue (no new batches; what was read but not queued
+   stays unacknowledged in its file);
+2. consumers drain the queue and hand everything to the sinks;
+3. sink runners write and flush what they hold, then close their sinks;
+4. commit checkpoints and exit 0.
+
+Past `shutdown_timeout`, or on a second SIGTERM/SIGINT, the sinks are told to give up,
+checkpoints are committed as they stand — covering exactly what was acknowledged — and the
+exit code is 1. The checkpoint store only ever holds acknowledged offsets, so any commit
+is consistent.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from logproc.daemon import topology
+from logproc.daemon.progress import Progress
+from logproc.daemon.signals import Control, SignalReceiver
+from logproc.daemon.watch import EventWatcher
+from logproc.daemon.workers import Consumer
+from logproc.log import get_logger
+
+if TYPE_CHECKING:
+    from logproc.config import LoadedConfig
+
+log = get_logger("supervisor")
+
+
+class Phase(enum.Enum):
+    STARTING = "starting"
+    RUNNING = "running"
+    DRAINING = "draining"
+    STOPPED = "stopped"
+
+
+class Supervisor:
+    def __init__(self, loaded: LoadedConfig, once: bool = False, progress: bool = False) -> None:
+        self.loaded = loaded
+        self.once = once
+        self.show_progress = progress
+        self.phase = Phase.STARTING
+        self.signals = SignalReceiver()
+        self.topo = topology.build(loaded, once=once)
+        self.consumers = [Consumer(self.topo, i) for i in range(loaded.config.daemon.consumers)]
+        self.events: EventWatcher | None = None
+
+    # -- running -----------------------------------------------------------------------
+    def run(self) -> int:
+        self.signals.install()
+        topo, daemon = self.topo, self.loaded.config.daemon
+        for r in topo.runners.values():
+            r.start()
+        for c in self.consumers:
+            c.start()
+        for s in topo.sources.values():
+            s.start()
+        if not self.once:
+            self.events = EventWatcher(list(topo.sources.values()))
+            self.events.start()
+        for s in topo.sources.values():
+            s.watching.wait()
+        self.phase = Phase.RUNNING
+        log.info("started", sources=len(topo.sources), sinks=len(topo.runners),
+                 files=sum(s.files_watched for s in topo.sources.values()), once=self.once)
+        progress = Progress(topo, sys.stderr) if self.show_progress else None
+        next_commit = time.monotonic() + daemon.checkpoint_interval
+        while True:
+            now = time.monotonic()
+            for control, signum in self.signals.wait(min(0.25, max(0.0, next_commit - now))):
+                if control is Control.SHUTDOWN:
+                    log.info("received signal indicating shutdown", signal=signum)
+                    return self._drain()
+                if control is Control.REOPEN:
+                    log.info("received signal indicating reopen", signal=signum)
+                    for r in topo.runners.values():
+                        r.request_reopen()
+                elif control is Control.RELOAD:
+                    log.warning("reload is not supported yet; keeping the running config", signal=signum)
+            if progress is not None:
+                progress.update()
+            if self.once and not any(s.thread.is_alive() for s in topo.sources.values()):
+                code = self._drain()
+                if progress is not None:
+                    progress.finish()
+                return code
+            if time.monotonic() >= next_commit:
+                self._commit()
+                next_commit = time.monotonic() + daemon.checkpoint_interval
+
+    def _commit(self) -> None:
+        try:
+            self.topo.store.commit()
+        except OSError as exc:
+            log.error("checkpoint commit failed", error=str(exc), path=str(self.topo.store.path))
+
+    # -- draining ----------------------------------------------------------------------
+    def _drain(self) -> int:
+        self.phase = Phase.DRAINING
+        topo = self.topo
+        deadline = time.monotonic() + self.loaded.config.daemon.shutdown_timeout
+        for s in topo.sources.values():
+            s.stop()
+        topo.queue.close()
+        if self.events is not None:
+            self.events.stop()
+        steps: list[tuple[str, Callable[[], bool]]] = [
+            ("watchers", lambda: not any(s.thread.is_alive() for s in topo.sources.values())),
+            ("consumers", lambda: not any(c.thread.is_alive() for c in self.consumers)),
+        ]
+        outcome = "ok"
+        for what, done in steps:
+            outcome = self._wait(done, deadline)
+            if outcome != "ok":
+                break
+            if what == "consumers":
+                for r in topo.runners.values():
+                    r.close()
+        if outcome == "ok":
+            outcome = self._wait(lambda: not any(r.thread.is_alive() for r in topo.runners.values()), deadline)
+        if outcome != "ok":
+            for r in topo.runners.values():
+                r.abort()
+        self._commit()
+        self.phase = Phase.STOPPED
+        failed = sum(s.read_errors for s in topo.sources.values()) if self.once else 0
+        if outcome == "deadline":
+            log.error("shutdown timeout passed; checkpoints cover what was delivered",
+                      timeout=self.loaded.config.daemon.shutdown_timeout)
+            return 1
+        if outcome == "signal":
+            log.warning("second signal: stopped at once; checkpoints cover what was delivered")
+            return 1
+        if failed:
+            log.error("finished with files that could not be read", files=failed)
+            return 1
+        log.info("stopped", delivered=sum(r.stats.entries_written for r in topo.runners.values()))
+        return 0
+
+    def _wait(self, done: Callable[[], bool], deadline: float) -> str:
+        while not done():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "deadline"
+            for control, _ in self.signals.wait(min(0.05, left)):
+                if control is Control.SHUTDOWN:
+                    return "signal"
+        return "ok"

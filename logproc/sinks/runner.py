@@ -1,0 +1,176 @@
+"""One thread per sink, behind a bounded inbox.
+
+Consumers `submit` deliveries; the runner takes everything waiting, has the sink write and
+flush it in one go, then acknowledges each delivery in order. The inbox bound counts
+entries (like the queue), so memory stays bounded when a sink is slow or down:
+- `when_full = "block"`: `submit` waits for room (the queue fills, the watchers wait,
+  the lines stay in their files: backpressure, never loss);
+- `when_full = "drop"`: a delivery that does not fit is dropped, counted as `sink_full`
+  and acknowledged at once, so this sink never holds the others back.
+
+Write failures: `RetriableSinkError` and `OSError` are retried forever with jittered
+backoff (a full disk or a dead pipe heals, the lines wait); a `FatalSinkError` sends the
+entries to the dead-letter file. Closing is the shutdown protocol: `close()` lets the
+runner drain its inbox, then it closes the sink and the thread ends.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from logproc.errors import FatalSinkError, RetriableSinkError
+from logproc.log import get_logger
+from logproc.sinks.base import Delivery, Sink
+from logproc.sinks.deadletter import DeadLetters
+from logproc.sinks.retry import Backoff
+
+log = get_logger("sink")
+
+MAX_WRITE_ENTRIES = 50_000  # entries per write call, so a huge backlog is written in steps
+
+
+@dataclass(slots=True)
+class SinkStats:
+    entries_written: int = 0
+    payloads_written: int = 0
+    errors: int = 0
+    retries: int = 0
+    dropped_full: int = 0
+    dropped_min_level: int = 0
+    dropped_filter: int = 0
+    dead_lettered: int = 0
+
+
+class SinkRunner:
+    def __init__(self, sink: Sink, capacity: int, when_full: str, dead_letters: DeadLetters) -> None:
+        self.sink = sink
+        self.name = sink.name
+        self.capacity = max(1, capacity)
+        self.drop_when_full = when_full == "drop"
+        self.dead_letters = dead_letters
+        self.stats = SinkStats()
+        self._inbox: deque[Delivery] = deque()
+        self._depth = 0
+        self._cond = threading.Condition(threading.Lock())
+        self._closed = False
+        self._abort = threading.Event()
+        self._reopen = False
+        self.last_progress = time.monotonic()
+        self.thread = threading.Thread(target=self._run, name=f"sink-{self.name}", daemon=False)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    # -- consumers' side ---------------------------------------------------------------
+    def submit(self, d: Delivery) -> None:
+        with self._cond:
+            if self._depth and self._depth + d.entries > self.capacity:
+                if self.drop_when_full:
+                    self.stats.dropped_full += d.entries
+                    drop = True
+                else:
+                    self._cond.wait_for(lambda: not self._depth or self._depth + d.entries <= self.capacity
+                                        or self._abort.is_set())
+                    drop = False
+                if drop:
+                    d.ack()
+                    return
+            self._inbox.append(d)
+            self._depth += d.entries
+            self._cond.notify_all()
+
+    def request_reopen(self) -> None:
+        with self._cond:
+            self._reopen = True
+            self._cond.notify_all()
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def close(self) -> None:
+        """Write what is waiting, then close the sink."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def abort(self) -> None:
+        """Stop retrying and waiting now (shutdown deadline passed)."""
+        self._abort.set()
+        self.close()
+
+    def join(self, timeout: float | None = None) -> bool:
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+    @property
+    def depth(self) -> int:
+        return self._depth
+
+    # -- the sink thread ---------------------------------------------------------------
+    def _take(self) -> list[Delivery] | None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._inbox or self._closed or self._reopen)
+            if self._reopen:
+                self._reopen = False
+                self._do_reopen()
+            if not self._inbox:
+                return None if self._closed else []
+            out: list[Delivery] = []
+            n = 0
+            while self._inbox and n < MAX_WRITE_ENTRIES:
+                d = self._inbox.popleft()
+                out.append(d)
+                n += d.entries
+            return out
+
+    def _run(self) -> None:
+        try:
+            while not self._abort.is_set():
+                batch = self._take()
+                if batch is None:
+                    break
+                if batch:
+                    self._write(batch)
+        finally:
+            try:
+                self.sink.close()
+            except OSError as exc:
+                log.error("closing sink failed", sink=self.name, error=str(exc))
+
+    def _write(self, batch: list[Delivery]) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                self.sink.write(batch)
+                break
+            except FatalSinkError as exc:
+                self.stats.errors += 1
+                self.dead_letters.write(self.name, str(exc), batch)
+                self.stats.dead_lettered += sum(d.entries for d in batch)
+                break
+            except (RetriableSinkError, OSError) as exc:
+                self.stats.errors += 1
+                self.stats.retries += 1
+                delay = backoff.next()
+                log.warning("sink write failed, will retry", sink=self.name, error=str(exc),
+                            retry_in=round(delay, 3))
+                if self._abort.wait(delay):
+                    return  # deadline passed: these stay unacknowledged (re-read after restart)
+        n = 0
+        for d in batch:
+            n += d.entries
+            d.ack()
+        with self._cond:
+            self._depth -= n
+            self.stats.entries_written += n
+            self.stats.payloads_written += len(batch)
+            self.last_progress = time.monotonic()
+            self._cond.notify_all()
+
+    def _do_reopen(self) -> None:
+        try:
+            self.sink.reopen()
+            log.info("sink reopened", sink=self.name)
+        except OSError as exc:
+            log.error("reopening sink failed", sink=self.name, error=str(exc))

@@ -1,0 +1,85 @@
+"""``parser = "logfmt"``: ``key=value`` pairs separated by blanks (Go's logfmt, logrus, Heroku).
+
+Grammar, lenient on purpose (a log line is never refused for one odd token):
+
+- tokens are separated by whitespace, except inside double quotes;
+- ``key=value``: the key is everything before the first ``=``; an empty key drops the token;
+- ``key=`` gives the empty string; a bare ``key`` (no ``=``) gives ``True``;
+- a value starting with ``"`` is quoted: ``\\"``, ``\\\\``, ``\\n``, ``\\r``, ``\\t`` and
+  ``\\uXXXX`` are unescaped, other backslashes are kept; an unterminated quote runs to the
+  end of the line; text after a closing quote keeps the value as written;
+- values stay strings (no number guessing); a duplicate key: the last value wins, at the
+  position of the first.
+
+A line with no ``key=value`` pair at all (plain text, bare words only) is a bad line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import tzinfo
+from typing import Any
+
+from logproc.transforms.base import Entry, Parser, decode
+from logproc.transforms.structured import build_structured
+
+# A token: non-blank characters, where a quoted run may hold blanks and escaped quotes.
+_TOKENS = re.compile(r'(?:[^\s"]|"(?:[^"\\]|\\.)*(?:"|$))+', re.DOTALL).findall
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)("?)', re.DOTALL).match
+_ESCAPE = re.compile(r'\\(["\\nrt]|u[0-9a-fA-F]{4})')
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
+
+NO_PAIRS = "no key=value pairs"
+
+
+def parse_logfmt(text: str) -> dict[str, Any]:
+    """The pairs of one logfmt line, in order. Raises ``ValueError`` when there are none."""
+    # Fast path: without a quote, whitespace splitting is exactly the tokenizer.
+    tokens = _TOKENS(text) if '"' in text else text.split()
+    fields: dict[str, Any] = {}
+    pairs = 0
+    for token in tokens:
+        key, eq, value = token.partition("=")
+        if not key:
+            continue
+        if not eq:
+            fields[key] = True
+            continue
+        pairs += 1
+        if value[:1] == '"':
+            value = _unquote(value)
+        fields[key] = value
+    if not pairs:
+        raise ValueError(NO_PAIRS)
+    return fields
+
+
+def _unquote(value: str) -> str:
+    match = _QUOTED(value)  # always matches: value starts with '"'
+    inner = match.group(1) if match is not None else value[1:]
+    if match is not None and match.end() != len(value):
+        if match.group(2):  # text after the closing quote: keep the value as written
+            return value
+        inner = value[1:]  # unterminated, ending in a lone backslash
+    return _ESCAPE.sub(_unescape, inner) if "\\" in inner else inner
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = match.group(1)
+    return _ESCAPES[code] if len(code) == 1 else chr(int(code[1:], 16))
+
+
+def _fields(line: bytes) -> dict[str, Any]:
+    return parse_logfmt(decode(line))
+
+
+def _explain(line: bytes) -> Entry | str:
+    try:
+        return parse_logfmt(decode(line))
+    except ValueError as exc:
+        return str(exc)
+
+
+def build_logfmt_parser(name: str, host: str, tz: tzinfo | None) -> Parser:
+    """The logfmt parser of source ``name``; ``tz`` reads times written without a zone."""
+    return build_structured(name, host, tz, _fields, _explain)

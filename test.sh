@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set up everything the tests need on a fresh Debian machine, then run lint, types and tests.
+# Usage: ./test.sh [pytest args]
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Debian packages the tests drive for real (logrotate; more as sinks need real peers).
+debs="logrotate"
+missing=""
+for p in $debs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+
+echo "== ruff";  .venv/bin/ruff check logproc tests
+echo "== mypy";  .venv/bin/mypy
+echo "== pytest"
+export LOGPROC_CMD="$PWD/.venv/bin/logproc"
+exec .venv/bin/pytest -q "$@"
