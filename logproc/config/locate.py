@@ -135,6 +135,8 @@ class KeyLines:
 
     def _value(self, path: Path) -> None:
         tok = self._peek()
+        if tok.kind in ("nl", "end"):  # no value where one belongs (only in a broken text)
+            return
         self._i += 1
         if tok.text == "[":
             self._items(path, "]", indexed=True)

@@ -121,6 +121,8 @@ class _Spot:
         self.parent: Any = None
         self.discriminator: str | None = None
         for seg in loc:
+            # Remembered: the Annotated wrapper naming it is unwrapped a step before the
+            # union's member is chosen, and a tag error lands on the union itself.
             self.discriminator = _discriminator(tp) or self.discriminator
             tp = _unwrap(tp)
             if seg == "[key]":  # the error is about a dict key, which the path already names
@@ -162,7 +164,7 @@ def _message(err: ErrorDetails, spot: _Spot, mask: Mask) -> str:
         return _choice("unknown sink type", tag, tags, mask)  # only sinks are tagged unions today
     if kind == "union_tag_not_found":
         return f"missing required key {quote(spot.discriminator or 'type')}"
-    if kind == "too_short" and ctx.get("min_length") == 1:
+    if kind in ("too_short", "string_too_short") and ctx.get("min_length") == 1:
         return "must not be empty"
     if kind in ("value_error", "assertion_error") and "error" in ctx:
         return str(ctx["error"])  # our validators already speak the operator's language
@@ -179,26 +181,27 @@ def explain(errors: Iterable[ErrorDetails], root: type[BaseModel], mask: Mask) -
     """One `(key path, message)` per problem, in pydantic's order.
 
     A value matching no member of a plain union (`fields` values: string, integer, number or
-    boolean) gives one error per member at the same path; those merge into one message.
+    boolean) gives one type error per member at the same path; those merge into one message.
     """
     out: list[tuple[KeyPath, str]] = []
-    expected: dict[KeyPath, list[str]] = {}
+    wanted: dict[KeyPath, tuple[int, list[str]]] = {}  # path -> (its message in `out`, nouns)
     for err in errors:
         spot = _Spot(root, err["loc"])
         if spot.discriminator and err["type"].startswith("union_tag"):
-            spot.path = (*spot.path, spot.discriminator)
-        if err["type"] in _EXPECTED and spot.path in expected:
-            expected[spot.path].append(_EXPECTED[err["type"]])
+            spot.path = (*spot.path, spot.discriminator)  # the problem is the tag key itself
+        noun = _EXPECTED.get(err["type"])
+        if noun and spot.path in wanted:
+            index, nouns = wanted[spot.path]
+            nouns.append(noun)
+            out[index] = (spot.path, f"expected {_either(nouns)}, got {show(err['input'], mask)}")
             continue
+        if noun:
+            wanted[spot.path] = (len(out), [noun])
         out.append((spot.path, _message(err, spot, mask)))
-        if err["type"] in _EXPECTED:
-            expected[spot.path] = [_EXPECTED[err["type"]]]
-    return [(path, _merge(msg, expected.get(path, []))) for path, msg in out]
+    return out
 
 
-def _merge(message: str, nouns: list[str]) -> str:
-    if len(nouns) < 2:
-        return message
+def _either(nouns: list[str]) -> str:
+    """`a string, a number or true or false`: a number covers an integer."""
     kept = list(dict.fromkeys(n for n in nouns if not (n == "an integer" and "a number" in nouns)))
-    listed = ", ".join(kept[:-1]) + " or " + kept[-1] if len(kept) > 1 else kept[0]
-    return f"expected {listed}, got {message.split(', got ', 1)[1]}"
+    return ", ".join(kept[:-1]) + " or " + kept[-1] if len(kept) > 1 else kept[0]

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from logproc.daemon import topology
 from logproc.daemon.progress import Progress
 from logproc.daemon.signals import Control, SignalReceiver
+from logproc.daemon.systemd import Notifier
 from logproc.daemon.watch import EventWatcher
 from logproc.daemon.workers import Consumer
 from logproc.log import get_logger
@@ -54,6 +55,7 @@ class Supervisor:
         self.topo = topology.build(loaded, once=once)
         self.consumers = [Consumer(self.topo, i) for i in range(loaded.config.daemon.consumers)]
         self.events: EventWatcher | None = None
+        self.notifier = Notifier()
 
     # -- running -----------------------------------------------------------------------
     def run(self) -> int:
@@ -73,6 +75,7 @@ class Supervisor:
         self.phase = Phase.RUNNING
         log.info("started", sources=len(topo.sources), sinks=len(topo.runners),
                  files=sum(s.files_watched for s in topo.sources.values()), once=self.once)
+        self.notifier.notify("READY=1", "STATUS=watching")
         progress = Progress(topo, sys.stderr) if self.show_progress else None
         next_commit = time.monotonic() + daemon.checkpoint_interval
         while True:
@@ -107,6 +110,7 @@ class Supervisor:
     # -- draining ----------------------------------------------------------------------
     def _drain(self) -> int:
         self.phase = Phase.DRAINING
+        self.notifier.notify("STOPPING=1", "STATUS=draining")
         topo = self.topo
         deadline = time.monotonic() + self.loaded.config.daemon.shutdown_timeout
         for s in topo.sources.values():
