@@ -9,7 +9,7 @@ Contract:
   ack tracker calls `advance`); reading ahead never moves it.
 - `commit()` writes the whole document atomically: temp file, fsync, rename, fsync of the
   folder; mode 0600; a `version` field. Before replacing, the current good file is
-  hard-linked to `checkpoints.json.prev`, so a file found corrupt at start-up (disk error,
+  hard-linked to `checkpoints.json.prev` (by durable commits), so a file found corrupt at start-up (disk error,
   hand edit) is reported and the previous generation is used: older, so at worst some
   lines are delivered twice, never lost.
 - Thread-safe: watchers add records, consumers advance, the supervisor commits.
@@ -68,6 +68,9 @@ class CheckpointStore:
         self._records: dict[str, FileCheckpoint] = {}
         self._gens: dict[str, int] = {}  # key -> truncation generation (in memory only)
         self._dirty = False
+        self.changed = threading.Event()  # set whenever the state changes (wakes the committer)
+        self._commit_lock = threading.Lock()  # one writer of the files at a time
+        self.unsynced = False  # a light commit is on disk without fsync
         self.read_failures = 0
 
     # -- loading -----------------------------------------------------------------------
@@ -98,12 +101,12 @@ class CheckpointStore:
     def put(self, record: FileCheckpoint) -> None:
         with self._lock:
             self._records[record.key] = record
-            self._dirty = True
+            self._mark()
 
     def remove(self, key: str) -> None:
         with self._lock:
             if self._records.pop(key, None) is not None:
-                self._dirty = True
+                self._mark()
 
     def records(self) -> list[FileCheckpoint]:
         with self._lock:
@@ -114,7 +117,7 @@ class CheckpointStore:
         with self._lock:
             for name, value in changes.items():
                 setattr(record, name, value)
-            self._dirty = True
+            self._mark()
 
     def reset(self, record: FileCheckpoint, gen: int) -> None:
         """The file was truncated: delivered offset back to 0; older generations are void."""
@@ -123,7 +126,7 @@ class CheckpointStore:
             record.offset = 0
             record.tail_hash = ""
             record.updated = time.time()
-            self._dirty = True
+            self._mark()
 
     def advance(self, key: str, offset: int, gen: int = 0) -> None:
         """Move `key`'s delivered offset forward (never back) to `offset`.
@@ -135,15 +138,48 @@ class CheckpointStore:
             if rec is not None and offset > rec.offset and self._gens.get(key, 0) == gen:
                 rec.offset = offset
                 rec.updated = time.time()
-                self._dirty = True
+                self._mark()
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
 
     def touch(self) -> None:
         """Mark the state changed (a record was edited in place by its owner)."""
+        self._mark()
+
+    def _mark(self) -> None:
         self._dirty = True
+        self.changed.set()
 
     # -- persistence -------------------------------------------------------------------
-    def commit(self, force: bool = False) -> bool:
-        """Persist atomically if anything changed since the last commit. True if written."""
+    def commit_light(self) -> None:
+        """A non-durable commit right after an acknowledgement (called by sink threads).
+
+        Every write of every sink is followed by one when offsets moved, so a crash of the
+        process re-sends at most the writes in progress. Its cost grows with the number of
+        records (the whole document is rewritten), which is cheap for a few hundred files.
+        """
+        if not self._dirty:
+            return
+        with self._commit_lock:
+            try:
+                self._write(durable=False)
+            except OSError as exc:
+                log.error("checkpoint commit failed", error=str(exc), path=str(self.path))
+
+    def commit(self, force: bool = False, durable: bool = True) -> bool:
+        """Persist atomically if anything changed since the last commit. True if written.
+
+        `durable=False` skips the fsyncs: the rename is still atomic, and the page cache
+        outlives a crash of the process (SIGKILL, OOM), just not of the machine. The
+        committer uses it right after acknowledgements, so a kill re-sends little; a
+        durable commit follows every `checkpoint_interval` and at shutdown.
+        """
+        with self._commit_lock:
+            return self._write(durable, force)
+
+    def _write(self, durable: bool, force: bool = False) -> bool:
         with self._lock:
             if not (self._dirty or force):
                 return False
@@ -156,23 +192,26 @@ class CheckpointStore:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
                 os.write(fd, data)
-                os.fsync(fd)
+                if durable:
+                    os.fsync(fd)
             finally:
                 os.close(fd)
-            if self.path.exists():
+            if durable and self.path.exists():
                 prev_tmp = self.path.with_name(FILE_NAME + ".prev.tmp")
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(prev_tmp)
                 os.link(self.path, prev_tmp)
                 os.replace(prev_tmp, self.path.with_name(FILE_NAME + ".prev"))
             os.replace(tmp, self.path)
-            dfd = os.open(self.state_dir, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+            self.unsynced = not durable
+            if durable:
+                dfd = os.open(self.state_dir, os.O_RDONLY)
+                try:
+                    os.fsync(dfd)
+                finally:
+                    os.close(dfd)
         except OSError:
-            self._dirty = True
+            self._mark()
             raise
         return True
 

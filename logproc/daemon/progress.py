@@ -41,7 +41,7 @@ class Progress:
 
     def update(self) -> None:
         now = time.monotonic()
-        if now - self.last >= 0.25:
+        if now - self.last >= 0.5:
             self.last = now
             self.stream.write("\r\x1b[K" + self.line())
             self.stream.flush()

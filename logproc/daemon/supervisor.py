@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from logproc.daemon import topology
+from logproc.daemon.committer import Committer
 from logproc.daemon.progress import Progress
 from logproc.daemon.signals import Control, SignalReceiver
 from logproc.daemon.systemd import Notifier
@@ -56,11 +57,13 @@ class Supervisor:
         self.consumers = [Consumer(self.topo, i) for i in range(loaded.config.daemon.consumers)]
         self.events: EventWatcher | None = None
         self.notifier = Notifier()
+        self.committer = Committer(self.topo.store, loaded.config.daemon.checkpoint_interval)
 
     # -- running -----------------------------------------------------------------------
     def run(self) -> int:
         self.signals.install()
-        topo, daemon = self.topo, self.loaded.config.daemon
+        topo = self.topo
+        self.committer.start()
         for r in topo.runners.values():
             r.start()
         for c in self.consumers:
@@ -77,10 +80,8 @@ class Supervisor:
                  files=sum(s.files_watched for s in topo.sources.values()), once=self.once)
         self.notifier.notify("READY=1", "STATUS=watching")
         progress = Progress(topo, sys.stderr) if self.show_progress else None
-        next_commit = time.monotonic() + daemon.checkpoint_interval
         while True:
-            now = time.monotonic()
-            for control, signum in self.signals.wait(min(0.25, max(0.0, next_commit - now))):
+            for control, signum in self.signals.wait(0.02 if self.once else 5.0):
                 if control is Control.SHUTDOWN:
                     log.info("received signal indicating shutdown", signal=signum)
                     return self._drain()
@@ -97,13 +98,10 @@ class Supervisor:
                 if progress is not None:
                     progress.finish()
                 return code
-            if time.monotonic() >= next_commit:
-                self._commit()
-                next_commit = time.monotonic() + daemon.checkpoint_interval
 
     def _commit(self) -> None:
         try:
-            self.topo.store.commit()
+            self.topo.store.commit(force=True)
         except OSError as exc:
             log.error("checkpoint commit failed", error=str(exc), path=str(self.topo.store.path))
 
@@ -135,6 +133,7 @@ class Supervisor:
         if outcome != "ok":
             for r in topo.runners.values():
                 r.abort()
+        self.committer.stop()
         self._commit()
         self.phase = Phase.STOPPED
         failed = sum(s.read_errors for s in topo.sources.values()) if self.once else 0
@@ -156,7 +155,7 @@ class Supervisor:
             left = deadline - time.monotonic()
             if left <= 0:
                 return "deadline"
-            for control, _ in self.signals.wait(min(0.05, left)):
+            for control, _ in self.signals.wait(min(0.01, left)):
                 if control is Control.SHUTDOWN:
                     return "signal"
         return "ok"

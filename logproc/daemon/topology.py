@@ -78,7 +78,8 @@ def build(loaded: LoadedConfig, once: bool = False) -> Topology:
     host = socket.gethostname()
     for name, scfg in cfg.sinks.items():
         sink = build_sink(name, scfg)
-        topo.runners[name] = SinkRunner(sink, cfg.daemon.queue_size, scfg.when_full, topo.dead_letters)
+        topo.runners[name] = SinkRunner(sink, cfg.daemon.queue_size, scfg.when_full, topo.dead_letters,
+                                        after_write=store.commit_light)
     for name, src in cfg.sources.items():
         routes: list[Route] = []
         parse = False

@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from logproc.errors import FatalSinkError, RetriableSinkError
@@ -45,12 +46,14 @@ class SinkStats:
 
 
 class SinkRunner:
-    def __init__(self, sink: Sink, capacity: int, when_full: str, dead_letters: DeadLetters) -> None:
+    def __init__(self, sink: Sink, capacity: int, when_full: str, dead_letters: DeadLetters,
+                 after_write: Callable[[], None] | None = None) -> None:
         self.sink = sink
         self.name = sink.name
         self.capacity = max(1, capacity)
         self.drop_when_full = when_full == "drop"
         self.dead_letters = dead_letters
+        self.after_write = after_write  # e.g. a light checkpoint commit, right after the acks
         self.stats = SinkStats()
         self._inbox: deque[Delivery] = deque()
         self._depth = 0
@@ -167,6 +170,8 @@ class SinkRunner:
             self.stats.payloads_written += len(batch)
             self.last_progress = time.monotonic()
             self._cond.notify_all()
+        if self.after_write is not None:
+            self.after_write()
 
     def _do_reopen(self) -> None:
         try:

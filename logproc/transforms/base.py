@@ -49,5 +49,5 @@ def move_reserved(fields: Entry) -> Entry:
     return {
         ("hostname" if key == "host" else key): value
         for key, value in fields.items()
-        if key != "source" and key != "file"
+        if key not in {"source", "file"}
     }

@@ -66,6 +66,8 @@ def build_filter(sink_cfg: SinkConfig) -> SinkFilter | None:
         threshold = LEVEL_RANK[canonical]
     if threshold == 0 and not includes and not excludes:
         return None  # "trace" keeps everything: no filter at all
+    if threshold == 0 and len(includes) + len(excludes) == 1:
+        return _single(*(includes or excludes)[0], include=bool(includes))
     rank_of = LEVEL_RANK.get
 
     def keep(entries: list[Entry]) -> tuple[list[int], int, int]:
@@ -81,24 +83,41 @@ def build_filter(sink_cfg: SinkConfig) -> SinkFilter | None:
                     if rank is not None and rank < threshold:
                         n_level += 1
                         continue
-            dropped = False
+            # for/else: the else runs when no condition broke out, i.e. the entry stays.
             for field, test in includes:
                 value = entry.get(field, missing)
                 if value is missing or not test(value if value.__class__ is str else str(value)):
-                    dropped = True
+                    n_filter += 1
                     break
-            if not dropped:
+            else:
                 for field, test in excludes:
                     value = entry.get(field, missing)
-                    if value is not missing and test(
-                        value if value.__class__ is str else str(value)
-                    ):
-                        dropped = True
+                    if value is not missing and test(value if value.__class__ is str else str(value)):
+                        n_filter += 1
                         break
-            if dropped:
-                n_filter += 1
-            else:
-                append(index)
+                else:
+                    append(index)
         return kept, n_level, n_filter
+
+    return keep
+
+
+def _single(field: str, test: Callable[[str], Any], *, include: bool) -> SinkFilter:
+    """The common one-condition filter (J2's ``exclude = { level = "^debug$" }``), without
+    the generic loop's bookkeeping."""
+    missing = _MISSING
+
+    def keep(entries: list[Entry]) -> tuple[list[int], int, int]:
+        kept: list[int] = []
+        append = kept.append
+        for index, entry in enumerate(entries):
+            value = entry.get(field, missing)
+            if value is missing:
+                found = False
+            else:
+                found = bool(test(value if value.__class__ is str else str(value)))
+            if found is include:
+                append(index)
+        return kept, 0, len(entries) - len(kept)
 
     return keep

@@ -6,7 +6,7 @@ Accepted, case-insensitively and with surrounding blanks ignored:
 
 - the canonical names and the aliases ``warn``; ``err``; ``fatal``, ``crit``, ``alert``,
   ``emerg``, ``emergency``, ``panic``; ``information``, ``informational``; ``dbg``; ``trc``;
-- syslog severities 0–7 (0, 1, 2 → critical, 3 → error, 4 → warning, 5 → notice, 6 → info,
+- syslog severities 0-7 (0, 1, 2 → critical, 3 → error, 4 → warning, 5 → notice, 6 → info,
   7 → debug);
 - pino/bunyan numbers 10, 20, 30, 40, 50, 60 (trace … critical);
 

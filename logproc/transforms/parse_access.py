@@ -44,7 +44,7 @@ def clf_time(text: str) -> str | None:
         return None
     month = _MONTHS.get(text[3:6])
     sign = text[21]
-    if month is None or (sign != "+" and sign != "-"):
+    if month is None or sign not in {"+", "-"}:
         return None
     try:
         offset = timedelta(hours=int(text[22:24]), minutes=int(text[24:26]))
@@ -128,7 +128,7 @@ def build_access_parser(name: str, host: str, combined: bool) -> Parser:
                 last_when, last_ts = when, clf_time(when)
             if last_ts is None:  # unreadable time: keep it, next to the message
                 entry = {"timestamp": read_ts, "message": text, "timestamp_raw": when,
-                         **{k: v for k, v in entry.items() if k != "timestamp" and k != "message"}}
+                         **{k: v for k, v in entry.items() if k not in {"timestamp", "message"}}}
             else:
                 entry["timestamp"] = last_ts
             entry.update(meta)

@@ -37,4 +37,4 @@ def _explain(line: bytes) -> Entry | str:
             return f"invalid JSON: {exc}"
     if value.__class__ is not dict:
         return "not a JSON object"
-    return value  # type: ignore[no-any-return]
+    return value

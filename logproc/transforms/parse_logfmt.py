@@ -5,8 +5,9 @@ Grammar, lenient on purpose (a log line is never refused for one odd token):
 - tokens are separated by whitespace, except inside double quotes;
 - ``key=value``: the key is everything before the first ``=``; an empty key drops the token;
 - ``key=`` gives the empty string; a bare ``key`` (no ``=``) gives ``True``;
-- a value starting with ``"`` is quoted: ``\\"``, ``\\\\``, ``\\n``, ``\\r``, ``\\t`` and
-  ``\\uXXXX`` are unescaped, other backslashes are kept; an unterminated quote runs to the
+- a value starting with ``"`` is quoted: ``\\"``, ``\\\\`` and the JSON escapes (``\\n``,
+  ``\\t``, ``\\uXXXX``, …, as the logfmt format writes them) are unescaped, other
+  backslashes are kept; an unterminated quote runs to the
   end of the line; text after a closing quote keeps the value as written;
 - values stay strings (no number guessing); a duplicate key: the last value wins, at the
   position of the first.
@@ -24,10 +25,10 @@ from logproc.transforms.base import Entry, Parser, decode
 from logproc.transforms.structured import build_structured
 
 # A token: non-blank characters, where a quoted run may hold blanks and escaped quotes.
-_TOKENS = re.compile(r'(?:[^\s"]|"(?:[^"\\]|\\.)*(?:"|$))+', re.DOTALL).findall
+_TOKENS = re.compile(r'(?:[^\s"]|"(?:[^"\\]|\\.)*(?:"|\\?$))+', re.DOTALL).findall
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)("?)', re.DOTALL).match
-_ESCAPE = re.compile(r'\\(["\\nrt]|u[0-9a-fA-F]{4})')
-_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
+_ESCAPE = re.compile(r'\\(["\\/bfnrt]|u[0-9a-fA-F]{4})')
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 NO_PAIRS = "no key=value pairs"
 

@@ -37,5 +37,6 @@ def build_regex_parser(name: str, host: str, tz: tzinfo | None, pattern: str) ->
         return NO_MATCH
 
     return build_structured(
-        name, host, tz, fields_of, explain, ("timestamp",), ("level",), ("message",)
+        name, host, tz, fields_of, explain,
+        time_keys=("timestamp",), level_keys=("level",), message_keys=("message",),
     )

@@ -3,11 +3,11 @@
 Built-in names (only the sensitive part is replaced):
 
 - ``email``: an address ``local@domain.tld``;
-- ``credit_card``: a run of 13–19 digits, single spaces or dashes allowed between digits,
+- ``credit_card``: a run of 13-19 digits, single spaces or dashes allowed between digits,
   not touching another digit, replaced only when it passes the Luhn check (a failing run is
   left alone, even when a shorter part of it would pass);
 - ``bearer_token``: ``Bearer <token>`` (``bearer`` in any case) → ``Bearer [REDACTED]``;
-- ``ipv4``: a valid dotted quad (octets 0–255, no leading zeros), not part of a longer
+- ``ipv4``: a valid dotted quad (octets 0-255, no leading zeros), not part of a longer
   dotted number such as a version ``1.2.3.4.5``.
 
 Any other string is a regex whose whole match becomes ``[REDACTED]``. Rules run in the
@@ -22,8 +22,10 @@ alternation when they can be combined (no backreferences, no global inline flags
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
+
 from logproc.transforms.base import Entry, Transform
 
 REDACTED = "[REDACTED]"
@@ -74,12 +76,12 @@ def _user_rules(patterns: list[str]) -> list[_Rule]:
     for pattern, regex in zip(patterns, compiled, strict=True):
         if regex.match("") is not None:
             raise ValueError(f"redact pattern {pattern!r} matches the empty string")
+    # Backreferences would point at other groups once the patterns are combined.
     separate = len(patterns) == 1 or any(re.search(r"\\[1-9]|\(\?P=", p) for p in patterns)
     if not separate:
-        try:  # group numbers shift and global flags are refused in an alternation
+        # Kept apart when combining fails: global inline flags are refused mid-pattern.
+        with contextlib.suppress(re.error):
             compiled = [re.compile("|".join(f"(?:{p})" for p in patterns))]
-        except re.error:
-            pass
     return [(regex.sub, REDACTED, None, 0, False) for regex in compiled]
 
 

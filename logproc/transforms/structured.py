@@ -44,6 +44,7 @@ def build_structured(
     tz: tzinfo | None,
     fields_of: Callable[[bytes], Any],
     explain: Callable[[bytes], Entry | str],
+    *,
     time_keys: tuple[str, ...] = TIME_KEYS,
     level_keys: tuple[str, ...] = LEVEL_KEYS,
     message_keys: tuple[str, ...] = MESSAGE_KEYS,
@@ -91,22 +92,23 @@ def build_structured(
         for line in lines:
             try:
                 fields = fields_of_(line)
-                if fields.__class__ is not dict:
-                    fields = explain_(line)
             except ValueError:
+                fields = None
+            if fields.__class__ is not dict:
                 fields = explain_(line)
-            if fields.__class__ is str:
-                n_bad += 1
-                append(bad_entry(read_ts, decode(line), meta, fields))
-                continue
+                if fields.__class__ is str:
+                    n_bad += 1
+                    append(bad_entry(read_ts, decode(line), meta, fields))
+                    continue
 
             value = pop(fields, time_key, missing)
             if value.__class__ is str and canonical(value) is not None:
-                ts, raw = value, missing
+                ts = value
             else:
-                ts, raw = find_time(fields, value)
-                if ts is None:
-                    ts = read_ts
+                found, raw = find_time(fields, value)
+                ts = read_ts if found is None else found
+                if raw is not missing:
+                    fields = {"timestamp_raw": raw, **fields}
 
             value = pop(fields, level_key, missing)
             if value is missing:
@@ -123,15 +125,11 @@ def build_structured(
 
             if "host" in fields or "source" in fields or "file" in fields:
                 fields = move_reserved(fields)
+            # One display each: building the entry is the largest cost after the parse itself.
             if level is None:
-                entry = {"timestamp": ts, "message": message}
+                append({"timestamp": ts, "message": message, **fields, **meta})
             else:
-                entry = {"timestamp": ts, "level": level, "message": message}
-            if raw is not missing:
-                entry["timestamp_raw"] = raw
-            entry.update(fields)
-            entry.update(meta)
-            append(entry)
+                append({"timestamp": ts, "level": level, "message": message, **fields, **meta})
         return out, n_bad
 
     return parse

@@ -12,7 +12,8 @@ Accepted by :func:`parse_time`:
   fraction, basic or extended form): read by :meth:`datetime.fromisoformat`; a time written
   without a zone is read in the source's zone;
 - epoch numbers (int, float or numeric text): seconds; above 1e11 milliseconds, above 1e14
-  microseconds, above 1e17 nanoseconds.
+  microseconds, above 1e17 nanoseconds (ints are truncated to the microsecond, floats
+  rounded).
 
 Decision: a number below 1e8 seconds (before 1973-03-03) is *not* taken as a time, so a
 ``"time": 0.53`` duration stays a field instead of becoming 1970. Negative, non-finite and
@@ -90,17 +91,27 @@ def _parse_text(text: str, tz: tzinfo | None) -> str | None:
 def _from_epoch(number: float) -> str | None:
     if not number >= _MIN_EPOCH:  # also refuses NaN
         return None
-    if number > 1e17:
-        micros = round(number / 1000)
+    micros: float
+    if number.__class__ is int:  # exact integer arithmetic; nanoseconds are truncated
+        if number > 1e17:
+            micros = int(number) // 1000
+        elif number > 1e14:
+            micros = number
+        elif number > 1e11:
+            micros = number * 1000
+        else:
+            micros = number * 1_000_000
+    elif number > 1e17:
+        micros = number / 1000
     elif number > 1e14:
-        micros = round(number)
+        micros = number
     elif number > 1e11:
-        micros = number * 1000 if number.__class__ is int else round(number * 1000)
+        micros = number * 1000
     else:
-        micros = number * 1_000_000 if number.__class__ is int else round(number * 1_000_000)
-    if micros >= _MAX_EPOCH * 1_000_000:
+        micros = number * 1_000_000
+    if not micros < _MAX_EPOCH * 1_000_000:  # also refuses infinity
         return None
-    return _format_micros(int(micros))
+    return _format_micros(round(micros))
 
 
 def format_epoch(seconds: float) -> str:

@@ -31,12 +31,24 @@ def _config(write_config, work: Path) -> Path:
     )
 
 
-def _count(path: Path) -> int:
-    try:
-        with open(path, "rb") as f:
-            return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
-    except FileNotFoundError:
-        return 0
+class LineCounter:
+    """Counts the lines of a growing file incrementally (cheap to poll)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.pos = 0
+        self.lines = 0
+
+    def __call__(self) -> int:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.pos)
+                data = f.read()
+        except FileNotFoundError:
+            return 0
+        self.pos += len(data)
+        self.lines += data.count(b"\n")
+        return self.lines
 
 
 def _none_missing(out: Path) -> bool:
@@ -53,6 +65,7 @@ def _restart_run(work: Path, config: Path, sig: int, seed: int) -> bytes:
     rng = random.Random(seed)
     writers = [LogWriter(work / "logs" / f"f{i}.log") for i in range(FILES)]
     out = work / "out" / "all.jsonl"
+    count = LineCounter(out)
     per_phase = TOTAL // (STOPS + 1)
     seq = 0
     stops_mid_delivery = 0
@@ -62,16 +75,16 @@ def _restart_run(work: Path, config: Path, sig: int, seed: int) -> bytes:
             m = min(1000, n - k)
             writers[(seq // 1000) % FILES].write(numbered(seq, m, tag=f"phase={phase}"))
             seq += m
+        # the random point: a random share of what is still undelivered has been delivered
+        base = count()
+        target = base + int((seq - base) * rng.uniform(0.05, 0.9))
         d = Daemon(config, log_path=work / f"daemon-{phase}.log")
-        d.wait_started()
         if phase == STOPS:
-            wait_for(lambda: _count(out) >= TOTAL and _none_missing(out), 60, 0.1, what="every line delivered")
+            wait_for(lambda: count() >= TOTAL and _none_missing(out), 60, 0.1, what="every line delivered")
             assert d.stop() == 0, d.log()
             break
-        # the random point: a random share of this phase's lines has been delivered
-        target = _count(out) + int(n * rng.uniform(0.05, 0.9))
-        wait_for(lambda t=target: _count(out) >= t, 30, 0.002, what="the random stop point")
-        if _count(out) < seq:
+        wait_for(lambda t=target: count() >= t, 30, 0.001, what="the random stop point")
+        if count() < seq:
             stops_mid_delivery += 1
         if sig == signal.SIGTERM:
             assert d.stop() == 0, d.log()
