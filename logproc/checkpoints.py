@@ -9,10 +9,12 @@ Contract:
   ack tracker calls `advance`); reading ahead never moves it.
 - `commit()` writes the whole document atomically: temp file, fsync, rename, fsync of the
   folder; mode 0600; a `version` field. Before replacing, the current good file is
-  hard-linked to `checkpoints.json.prev` (by durable commits), so a file found corrupt at start-up (disk error,
-  hand edit) is reported and the previous generation is used: older, so at worst some
-  lines are delivered twice, never lost.
-- Thread-safe: watchers add records, consumers advance, the supervisor commits.
+  hard-linked to `checkpoints.json.prev` (by durable commits), so a file found corrupt at
+  start-up (disk error, hand edit) is reported and the previous generation is used:
+  older, so at worst some lines are delivered twice, never lost.
+- Light commits (no fsync) follow every sink write; durable ones come on a timer and at
+  shutdown (see `daemon.committer`).
+- Thread-safe: watchers add records, consumers advance, sinks and the committer commit.
 """
 
 from __future__ import annotations

@@ -145,8 +145,11 @@ class Daemon:
         return self.log_path.read_text(errors="replace")
 
     def wait_started(self, timeout: float = 20.0) -> None:
-        wait_for(lambda: '"started"' in self.log() or "event='started'" in self.log() or self.proc.poll() is not None,
-                 timeout, what="logproc to start")
+        def started() -> bool:
+            text = self.log()
+            return '"started"' in text or "event='started'" in text or self.proc.poll() is not None
+
+        wait_for(started, timeout, what="logproc to start")
         if self.proc.poll() is not None:
             raise AssertionError(f"logproc exited with {self.proc.returncode}:\n{self.log()}")
 

@@ -7,6 +7,7 @@ pipe the supervisor waits on, so nothing that takes a lock ever runs inside a ha
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import select
@@ -36,26 +37,20 @@ class SignalReceiver:
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         self._pending.append((_BY_SIGNAL[signal.Signals(signum)], signum))
-        try:
+        with contextlib.suppress(BlockingIOError):  # the pipe is full of wake-ups already
             os.write(self._w, b"!")
-        except BlockingIOError:
-            pass  # the pipe is full of wake-ups already
 
     def post(self, control: Control) -> None:
         """Record a control from a thread (e.g. the config watcher)."""
         self._pending.append((control, 0))
-        try:
+        with contextlib.suppress(BlockingIOError):
             os.write(self._w, b"!")
-        except BlockingIOError:
-            pass
 
     def wait(self, timeout: float) -> list[tuple[Control, int]]:
         """Wait up to `timeout` s; return the controls recorded so far, oldest first."""
         if not self._pending:
-            try:
+            with contextlib.suppress(InterruptedError):
                 select.select([self._r], [], [], max(0.0, timeout))
-            except InterruptedError:
-                pass
         try:
             while os.read(self._r, 4096):
                 pass

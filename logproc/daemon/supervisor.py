@@ -129,7 +129,8 @@ class Supervisor:
                 for r in topo.runners.values():
                     r.close()
         if outcome == "ok":
-            outcome = self._wait(lambda: not any(r.thread.is_alive() for r in topo.runners.values()), deadline)
+            runners = list(topo.runners.values())
+            outcome = self._wait(lambda: not any(r.thread.is_alive() for r in runners), deadline)
         if outcome != "ok":
             for r in topo.runners.values():
                 r.abort()

@@ -92,20 +92,21 @@ class LineSplitter:
         out: list[bytes] = []
         parts: list[int] = []
         pieces = 0
-        for i, ln in enumerate(lines):
+        for i, line in enumerate(lines):
             part = first_part if i == 0 else 0
-            if len(ln) <= limit and not part:
-                out.append(ln)
+            if len(line) <= limit and not part:
+                out.append(line)
                 parts.append(0)
                 continue
-            while len(ln) > limit:
-                p = _cut(ln, limit)
+            rest = line
+            while len(rest) > limit:
+                p = _cut(rest, limit)
                 part += 1
-                out.append(ln[:p])
+                out.append(rest[:p])
                 parts.append(part)
-                ln = ln[p:]
+                rest = rest[p:]
                 pieces += 1
-            out.append(ln)
+            out.append(rest)
             parts.append(part + 1)
             pieces += 1
         return out, parts, pieces

@@ -112,10 +112,9 @@ def _single(field: str, test: Callable[[str], Any], *, include: bool) -> SinkFil
         append = kept.append
         for index, entry in enumerate(entries):
             value = entry.get(field, missing)
-            if value is missing:
-                found = False
-            else:
-                found = bool(test(value if value.__class__ is str else str(value)))
+            found = value is not missing and bool(
+                test(value if value.__class__ is str else str(value))
+            )
             if found is include:
                 append(index)
         return kept, 0, len(entries) - len(kept)

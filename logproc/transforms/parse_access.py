@@ -80,6 +80,14 @@ def _slow_fields(text: str, combined: bool) -> tuple[str, dict[str, Any]] | None
     return when, fields
 
 
+def _entry(ts: str | None, when: str, text: str, fields: dict[str, Any], meta: Entry,
+           read_ts: str) -> Entry:
+    """An entry from parsed fields; an unreadable time is kept in ``timestamp_raw``."""
+    if ts is None:
+        return {"timestamp": read_ts, "message": text, "timestamp_raw": when, **fields, **meta}
+    return {"timestamp": ts, "message": text, **fields, **meta}
+
+
 def build_access_parser(name: str, host: str, combined: bool) -> Parser:
     """The ``combined`` (True) or ``common`` access-log parser of source ``name``."""
     why = f"not a {'combined' if combined else 'common'} access log line"
@@ -89,7 +97,7 @@ def build_access_parser(name: str, host: str, combined: bool) -> Parser:
         meta: Entry = {"source": name, "file": file, "host": host}
         out: list[Entry] = []
         append = out.append
-        last_when, last_ts = "", None  # per call: no state shared between consumer threads
+        last_when, ts = "", None  # per call: no state shared between consumer threads
         n_bad = 0
         for line in lines:
             text = line.decode("utf-8", "replace")
@@ -105,12 +113,8 @@ def build_access_parser(name: str, host: str, combined: bool) -> Parser:
                 method, path, protocol = request.split(" ")
                 if when[:1] != "[" or when[-2:] != "] ":
                     raise ValueError
-                entry = {
-                    "timestamp": "", "message": text, "remote_addr": addr, "remote_user": user,
-                    "method": method, "path": path, "protocol": protocol, "status": int(status),
-                    "bytes": 0 if size == "-" else int(size),
-                }
-                when = when[1:-2]
+                code = int(status)
+                nbytes = 0 if size == "-" else int(size)
             except ValueError:
                 slow = _slow_fields(text, combined)
                 if slow is None:
@@ -118,21 +122,29 @@ def build_access_parser(name: str, host: str, combined: bool) -> Parser:
                     append(bad_entry(read_ts, text, meta, why))
                     continue
                 when, fields = slow
-                entry = {"timestamp": "", "message": text}
-                entry.update(fields)
-            else:
-                if combined:
-                    entry["referer"] = referer
-                    entry["agent"] = agent
+                if when != last_when:
+                    last_when, ts = when, clf_time(when)
+                append(_entry(ts, when, text, fields, meta, read_ts))
+                continue
+            when = when[1:-2]
             if when != last_when:
-                last_when, last_ts = when, clf_time(when)
-            if last_ts is None:  # unreadable time: keep it, next to the message
-                entry = {"timestamp": read_ts, "message": text, "timestamp_raw": when,
-                         **{k: v for k, v in entry.items() if k not in {"timestamp", "message"}}}
+                last_when, ts = when, clf_time(when)
+            if ts is None:
+                fields = {"remote_addr": addr, "remote_user": user, "method": method, "path": path,
+                          "protocol": protocol, "status": code, "bytes": nbytes}
+                if combined:
+                    fields["referer"] = referer
+                    fields["agent"] = agent
+                append(_entry(ts, when, text, fields, meta, read_ts))
+            elif combined:  # one dict display per line: the entry in its final order
+                append({"timestamp": ts, "message": text, "remote_addr": addr, "remote_user": user,
+                        "method": method, "path": path, "protocol": protocol, "status": code,
+                        "bytes": nbytes, "referer": referer, "agent": agent, "source": name,
+                        "file": file, "host": host})
             else:
-                entry["timestamp"] = last_ts
-            entry.update(meta)
-            append(entry)
+                append({"timestamp": ts, "message": text, "remote_addr": addr, "remote_user": user,
+                        "method": method, "path": path, "protocol": protocol, "status": code,
+                        "bytes": nbytes, "source": name, "file": file, "host": host})
         return out, n_bad
 
     return parse

@@ -6,8 +6,8 @@ stay nested (entries are flat at the top level only).
 
 Bad lines, kept with ``parse_error``: text that is not JSON (``invalid JSON: <orjson's
 reason>``) and JSON that is not an object (``not a JSON object``). orjson refuses invalid
-UTF-8 outright, so such a line is retried once with the bad bytes replaced by U+FFFD before
-it is declared bad.
+UTF-8 outright, so such a line is retried once with the bad bytes replaced by U+FFFD (and a
+leading byte-order mark dropped) before it is declared bad.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def _explain(line: bytes) -> Entry | str:
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError:
-        try:
-            value = orjson.loads(decode(line))
+        try:  # U+FFFD for invalid UTF-8; a byte-order mark (first line of some files) dropped
+            value = orjson.loads(decode(line).removeprefix("\ufeff"))
         except orjson.JSONDecodeError as exc:
             return f"invalid JSON: {exc}"
     if value.__class__ is not dict:

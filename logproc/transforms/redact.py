@@ -6,18 +6,22 @@ Built-in names (only the sensitive part is replaced):
 - ``credit_card``: a run of 13-19 digits, single spaces or dashes allowed between digits,
   not touching another digit, replaced only when it passes the Luhn check (a failing run is
   left alone, even when a shorter part of it would pass);
-- ``bearer_token``: ``Bearer <token>`` (``bearer`` in any case) → ``Bearer [REDACTED]``;
+- ``bearer_token``: ``Bearer <token>`` → ``Bearer [REDACTED]``; the word is matched in any
+  case, but the quick pre-check looks for ``earer`` or ``EARER``, so a spelling that mixes
+  cases inside those five letters (``BeArEr``) is not recognised;
 - ``ipv4``: a valid dotted quad (octets 0-255, no leading zeros), not part of a longer
   dotted number such as a version ``1.2.3.4.5``.
 
-Any other string is a regex whose whole match becomes ``[REDACTED]``. Rules run in the
-configured order. Only top-level string values are scanned: keys, numbers, bools and nested
-objects/arrays (from JSON) are left as they are.
+Any other string is a regex whose whole match becomes ``[REDACTED]``. The built-ins run in
+the configured order, then the regexes. Only top-level string values are scanned
+(``timestamp`` and the metadata included): keys, numbers, bools and nested objects/arrays
+(from JSON) are left as they are.
 
-Speed: each built-in has a cheap gate (``@`` for email, three dots for ipv4, ``bearer`` in the
-lower-cased text) so that a value that cannot match costs a substring count, not a regex
-scan; ``credit_card`` and user regexes have no gate. User regexes are compiled into one
-alternation when they can be combined (no backreferences, no global inline flags).
+Speed: a value shorter than the shortest possible match is skipped outright, and each
+built-in has a cheap pre-check (``@`` for email, three dots for ipv4, ``earer`` for bearer, 13
+digits for credit_card) so a value that cannot match costs a substring count, not a regex
+scan. User regexes have no pre-check; they are compiled into one alternation when they can
+be combined (no backreferences, no global inline flags).
 """
 
 from __future__ import annotations
@@ -31,25 +35,14 @@ from logproc.transforms.base import Entry, Transform
 REDACTED = "[REDACTED]"
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_CARD = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+_DIGITS = b"0123456789"
 
-# name -> (pattern, gate text, minimum count of the gate text, gate on lower-cased text)
-_BUILTINS: dict[str, tuple[re.Pattern[str], str | None, int, bool]] = {
-    "email": (
-        re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
-                   r"\.[A-Za-z]{2,}"),
-        "@", 1, False,
-    ),
-    "credit_card": (_CARD, None, 0, False),
-    "bearer_token": (
-        re.compile(r"\b((?i:bearer)\s+)[A-Za-z0-9\-._~+/]+=*"), "bearer", 1, True,
-    ),
-    "ipv4": (re.compile(rf"(?<![0-9.]){_OCTET}(?:\.{_OCTET}){{3}}(?!\.?[0-9])"), ".", 3, False),
-}
-BUILTIN_NAMES = frozenset(_BUILTINS)
+# Pre-check kinds: what a value must contain before the rule's regex is worth running.
+_ANY, _COUNT, _BEARER, _CARD_DIGITS = 0, 1, 2, 3
 
 _Repl = str | Callable[[re.Match[str]], str]
-_Rule = tuple[Callable[[_Repl, str], str], _Repl, str | None, int, bool]
+# (regex.sub, replacement, pre-check kind, pre-check text, minimum count, shortest match)
+_Rule = tuple[Callable[[_Repl, str], str], _Repl, int, str, int, int]
 
 
 def luhn_valid(digits: str) -> bool:
@@ -70,6 +63,28 @@ def _redact_card(match: re.Match[str]) -> str:
     return REDACTED if luhn_valid(text.replace(" ", "").replace("-", "")) else text
 
 
+_BUILTINS: dict[str, _Rule] = {
+    "email": (
+        re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+                   r"\.[A-Za-z]{2,}").sub,
+        REDACTED, _COUNT, "@", 1, 6,
+    ),
+    "credit_card": (
+        re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])").sub,
+        _redact_card, _CARD_DIGITS, "", 13, 13,
+    ),
+    "bearer_token": (
+        re.compile(r"\b((?i:bearer)\s+)[A-Za-z0-9\-._~+/]+=*").sub,
+        r"\1" + REDACTED, _BEARER, "", 1, 8,
+    ),
+    "ipv4": (
+        re.compile(rf"(?<![0-9.]){_OCTET}(?:\.{_OCTET}){{3}}(?!\.?[0-9])").sub,
+        REDACTED, _COUNT, ".", 3, 7,
+    ),
+}
+BUILTIN_NAMES = frozenset(_BUILTINS)
+
+
 def _user_rules(patterns: list[str]) -> list[_Rule]:
     """Compile user regexes, combined into one when that keeps their meaning."""
     compiled = [re.compile(p) for p in patterns]  # raises re.error, naming the bad one
@@ -82,32 +97,44 @@ def _user_rules(patterns: list[str]) -> list[_Rule]:
         # Kept apart when combining fails: global inline flags are refused mid-pattern.
         with contextlib.suppress(re.error):
             compiled = [re.compile("|".join(f"(?:{p})" for p in patterns))]
-    return [(regex.sub, REDACTED, None, 0, False) for regex in compiled]
+    return [(regex.sub, REDACTED, _ANY, "", 0, 1) for regex in compiled]
 
 
 def build_scrub(names: list[str]) -> Callable[[str], str] | None:
     """The text-level redactor for the ``redact`` list, or None when it is empty.
 
-    Raises ``re.error`` for an invalid regex, ``ValueError`` for one that matches "".
+    The redactor returns its argument itself when nothing matched. Raises ``re.error`` for an
+    invalid regex, ``ValueError`` for one that matches "".
     """
     if not names:
         return None
-    rules: list[_Rule] = []
-    users: list[str] = []
-    for name in names:
-        if name in _BUILTINS:
-            regex, gate, count, fold = _BUILTINS[name]
-            repl: _Repl = REDACTED
-            if name == "credit_card":
-                repl = _redact_card
-            elif name == "bearer_token":
-                repl = r"\1" + REDACTED
-            rules.append((regex.sub, repl, gate, count, fold))
-        else:
-            users.append(name)
+    rules = [_BUILTINS[name] for name in names if name in _BUILTINS]
+    users = [name for name in names if name not in _BUILTINS]
     if users:
         rules.extend(_user_rules(users))
-    return _make_scrub(rules)
+    shortest = min(rule[5] for rule in rules)
+    translate = bytes.translate
+
+    def scrub(text: str) -> str:
+        if len(text) < shortest:
+            return text
+        for sub, repl, kind, needle, count, _ in rules:
+            if kind == _COUNT:
+                if text.count(needle) < count:
+                    continue
+            elif kind == _BEARER:
+                if "earer" not in text and "EARER" not in text:
+                    continue
+            elif kind == _CARD_DIGITS:
+                if len(text) < 13:
+                    continue
+                raw = text.encode("utf-8", "surrogatepass")
+                if len(raw) - len(translate(raw, None, _DIGITS)) < 13:
+                    continue
+            text = sub(repl, text)
+        return text
+
+    return scrub
 
 
 def build_redact(names: list[str]) -> Transform | None:
@@ -125,22 +152,3 @@ def build_redact(names: list[str]) -> Transform | None:
                         entry[key] = new  # a value change, not a new key: iteration stays valid
 
     return redact
-
-
-def _make_scrub(rules: list[_Rule]) -> Callable[[str], str]:
-    def scrub(text: str) -> str:
-        lowered: str | None = None
-        for sub, repl, gate, count, fold in rules:
-            if gate is not None:
-                if fold:
-                    if lowered is None:
-                        lowered = text.lower()
-                    if lowered.count(gate) < count:
-                        continue
-                elif text.count(gate) < count:
-                    continue
-            text = sub(repl, text)
-            lowered = None
-        return text
-
-    return scrub

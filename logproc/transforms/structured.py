@@ -17,8 +17,10 @@ A line the parser refuses becomes a bad entry (``parse_error``), never a dropped
 
 Hot path: the common case (a canonical ``timestamp``, a string ``level`` spelled in one of
 the table's spellings, a ``message``) costs three ``dict.pop`` calls, one regex match, one
-dict lookup and two ``dict.update`` calls beyond the parse itself; everything else is on
-slow paths that are only called when the fast checks miss.
+dict lookup and one dict display beyond the parse itself; everything else is on slow paths
+that are only called when the fast checks miss. Building a new dict is the price of the
+documented key order (about a quarter of the per-line cost over ``orjson.loads``); updating
+the parsed dict in place would keep the line's own order instead.
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ def build_structured(
 
             if "host" in fields or "source" in fields or "file" in fields:
                 fields = move_reserved(fields)
-            # One display each: building the entry is the largest cost after the parse itself.
+            # One dict display builds the entry in its final key order.
             if level is None:
                 append({"timestamp": ts, "message": message, **fields, **meta})
             else:

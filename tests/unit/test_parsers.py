@@ -7,10 +7,12 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from logproc.transforms.parse_access import build_access_parser, clf_time
 from logproc.transforms.parse_json import build_json_parser
-from logproc.transforms.parse_logfmt import build_logfmt_parser, parse_logfmt
+from logproc.transforms.parse_logfmt import _TOKENS, _split_quoted, build_logfmt_parser, parse_logfmt
 from logproc.transforms.parse_plain import build_plain_parser
 from logproc.transforms.parse_regex import build_regex_parser
 
@@ -160,6 +162,12 @@ class TestJson:
         """Invalid UTF-8 is replaced by U+FFFD and the line still parses."""
         assert one(json_parser, b'{"message":"caf\xe9 cr\xe8me"}') == [
             ("timestamp", READ_TS), ("message", "caf\ufffd cr\ufffdme"), *META,
+        ]
+
+    def test_byte_order_mark(self, json_parser: Any) -> None:
+        """A UTF-8 byte-order mark before the object (first line of some files) is dropped."""
+        assert one(json_parser, b'\xef\xbb\xbf{"msg":"first"}') == [
+            ("timestamp", READ_TS), ("message", "first"), *META,
         ]
 
     @pytest.mark.parametrize("line", [b"[1,2,3]", b'"just a string"', b"42", b"null"])
@@ -374,7 +382,8 @@ class TestAccess:
 
     def test_dash_bytes_and_positive_offset(self, combined: Any) -> None:
         """`-` bytes is 0; +0200 is two hours ahead of UTC."""
-        line = b'10.0.0.1 - - [01/May/2024:10:00:00 +0200] "HEAD /health HTTP/1.1" 304 - "-" "kube-probe/1.29"'
+        line = (b'10.0.0.1 - - [01/May/2024:10:00:00 +0200] "HEAD /health HTTP/1.1" 304 - "-" '
+                b'"kube-probe/1.29"')
         assert one(combined, line) == [
             ("timestamp", "2024-05-01T08:00:00Z"), ("message", line.decode()),
             ("remote_addr", "10.0.0.1"), ("remote_user", "-"), ("method", "HEAD"), ("path", "/health"),
@@ -384,7 +393,8 @@ class TestAccess:
 
     def test_ipv6_client(self, combined: Any) -> None:
         """An IPv6 client address."""
-        line = b'2001:db8::1 - - [01/May/2024:10:00:00 +0000] "POST /api/v1/orders HTTP/2.0" 201 48 "-" "curl/7.88.1"'
+        line = (b'2001:db8::1 - - [01/May/2024:10:00:00 +0000] "POST /api/v1/orders HTTP/2.0" 201 48 '
+                b'"-" "curl/7.88.1"')
         assert dict(one(combined, line))["remote_addr"] == "2001:db8::1"
 
     def test_tls_probe_request(self, combined: Any) -> None:
@@ -398,18 +408,29 @@ class TestAccess:
 
     def test_escaped_quotes_in_agent(self, combined: Any) -> None:
         """Apache's \\" escapes are read (slow path) and kept as written."""
-        line = b'192.0.2.8 - - [01/May/2024:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "Mozilla \\"quoted\\" agent"'
-        assert dict(one(combined, line))["agent"] == 'Mozilla \\"quoted\\" agent'
+        line = (b'192.0.2.8 - - [01/May/2024:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" '
+                b'"Mozilla \\"quoted\\" agent"')
+        assert one(combined, line) == [
+            ("timestamp", "2024-05-01T10:00:00Z"), ("message", line.decode()),
+            ("remote_addr", "192.0.2.8"), ("remote_user", "-"), ("method", "GET"), ("path", "/"),
+            ("protocol", "HTTP/1.1"), ("status", 200), ("bytes", 5), ("referer", "-"),
+            ("agent", 'Mozilla \\"quoted\\" agent'), *META,
+        ]
 
     def test_blank_in_path(self, combined: Any) -> None:
         """An unescaped blank in the path stays in the path."""
         line = b'192.0.2.9 - - [01/May/2024:10:00:00 +0000] "GET /a b HTTP/1.1" 404 0 "-" "x"'
-        fields = dict(one(combined, line))
-        assert (fields["method"], fields["path"], fields["protocol"]) == ("GET", "/a b", "HTTP/1.1")
+        assert one(combined, line) == [
+            ("timestamp", "2024-05-01T10:00:00Z"), ("message", line.decode()),
+            ("remote_addr", "192.0.2.9"), ("remote_user", "-"), ("method", "GET"), ("path", "/a b"),
+            ("protocol", "HTTP/1.1"), ("status", 404), ("bytes", 0), ("referer", "-"), ("agent", "x"),
+            *META,
+        ]
 
     def test_trailing_fields_allowed(self, combined: Any) -> None:
         """Fields appended after the agent only stay in the message."""
-        line = b'192.0.2.9 - - [01/May/2024:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "curl/8.0" "203.0.113.9"'
+        line = (b'192.0.2.9 - - [01/May/2024:10:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "curl/8.0" '
+                b'"203.0.113.9"')
         assert one(combined, line) == [
             ("timestamp", "2024-05-01T10:00:00Z"), ("message", line.decode()),
             ("remote_addr", "192.0.2.9"), ("remote_user", "-"), ("method", "GET"), ("path", "/"),
@@ -500,3 +521,12 @@ class TestPlain:
             [("timestamp", READ_TS), ("message", "second"), *META],
         ]
         assert n_bad == 0
+
+
+class TestLogfmtTokenizers:
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(st.text(alphabet='ab= "\t\\', max_size=30))
+    def test_split_and_regex_agree(self, text: str) -> None:
+        """The split-on-quotes tokenizer cuts the same tokens as the regex one."""
+        assume('\\"' not in text)
+        assert _split_quoted(text) == _TOKENS(text)
