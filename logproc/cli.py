@@ -81,6 +81,7 @@ def _run(loaded: LoadedConfig, once: bool) -> int:
     code = sup.run()
     sys.stdout.flush()
     sys.stderr.flush()
-    if code != 0:
-        os._exit(code)  # threads may still be stuck in a sink that never answers
-    return code
+    # Everything that must be flushed and committed is; a thread may still be stuck in a
+    # sink that never answers (past the deadline, or an abandoned best-effort sink), and
+    # the interpreter would wait for it forever at exit.
+    os._exit(code)

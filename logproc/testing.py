@@ -134,6 +134,7 @@ class Daemon:
                  wrap: list[str] | None = None) -> None:
         self.log_path = Path(log_path or f"{config}.stderr")
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self._log_start = self._log.tell()  # this process's part of a shared log file
         self.proc = subprocess.Popen([*(wrap or []), *logproc_cmd(), "run", "-c", str(config), *args],
                                      stdout=stdout, stderr=self._log, env={**os.environ, **(env or {})})
 
@@ -142,7 +143,10 @@ class Daemon:
         return self.proc.pid
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        """What this process wrote to stderr so far."""
+        with open(self.log_path, "rb") as f:
+            f.seek(self._log_start)
+            return f.read().decode(errors="replace")
 
     def wait_started(self, timeout: float = 20.0) -> None:
         def started() -> bool:

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 log = get_logger("supervisor")
 
+BEST_EFFORT_GRACE = 2.0  # seconds a when_full = "drop" sink gets to finish at shutdown
+
 
 class Phase(enum.Enum):
     STARTING = "starting"
@@ -129,8 +131,18 @@ class Supervisor:
                 for r in topo.runners.values():
                     r.close()
         if outcome == "ok":
-            runners = list(topo.runners.values())
+            runners = [r for r in topo.runners.values() if not r.drop_when_full]
             outcome = self._wait(lambda: not any(r.thread.is_alive() for r in runners), deadline)
+        if outcome == "ok":
+            # best-effort sinks acknowledged at submission: a short grace, then abandoned
+            best_effort = [r for r in topo.runners.values() if r.drop_when_full]
+            grace = min(deadline, time.monotonic() + BEST_EFFORT_GRACE)
+            if self._wait(lambda: not any(r.thread.is_alive() for r in best_effort), grace) != "ok":
+                for r in best_effort:
+                    if r.thread.is_alive():
+                        r.abort()
+                        log.warning("best-effort sink abandoned at shutdown", sink=r.name,
+                                    entries=r.depth)
         if outcome != "ok":
             for r in topo.runners.values():
                 r.abort()

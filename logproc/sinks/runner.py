@@ -5,8 +5,10 @@ flush it in one go, then acknowledges each delivery in order. The inbox bound co
 entries (like the queue), so memory stays bounded when a sink is slow or down:
 - `when_full = "block"`: `submit` waits for room (the queue fills, the watchers wait,
   the lines stay in their files: backpressure, never loss);
-- `when_full = "drop"`: a delivery that does not fit is dropped, counted as `sink_full`
-  and acknowledged at once, so this sink never holds the others back.
+- `when_full = "drop"`: the sink is best-effort. A delivery is acknowledged as soon as it
+  is queued here, and one that does not fit is dropped and counted as `sink_full`, so
+  this sink never holds the others back, nor their checkpoints. At shutdown it gets a
+  short grace to write what it holds, then it is abandoned (and its count logged).
 
 Write failures: `RetriableSinkError` and `OSError` are retried forever with jittered
 backoff (a full disk or a dead pipe heals, the lines wait); a `FatalSinkError` sends the
@@ -61,6 +63,7 @@ class SinkRunner:
         self._closed = False
         self._abort = threading.Event()
         self._reopen = False
+        self._dropping = False  # logged once per episode, not per delivery
         self.last_progress = time.monotonic()
         self.thread = threading.Thread(target=self._run, name=f"sink-{self.name}", daemon=False)
 
@@ -72,6 +75,9 @@ class SinkRunner:
         with self._cond:
             if self._depth and self._depth + d.entries > self.capacity:
                 if self.drop_when_full:
+                    if not self._dropping:
+                        self._dropping = True
+                        log.warning("sink full, dropping entries", sink=self.name, when_full="drop")
                     self.stats.dropped_full += d.entries
                     drop = True
                 else:
@@ -81,6 +87,13 @@ class SinkRunner:
                 if drop:
                     d.ack()
                     return
+            if self._dropping and self._depth < self.capacity // 2:
+                self._dropping = False
+                log.info("sink caught up, no longer dropping", sink=self.name,
+                         dropped_total=self.stats.dropped_full)
+            if self.drop_when_full:
+                d.ack()  # best-effort: never holds a checkpoint back
+                d.ack = _noop
             self._inbox.append(d)
             self._depth += d.entries
             self._cond.notify_all()
@@ -179,3 +192,7 @@ class SinkRunner:
             log.info("sink reopened", sink=self.name)
         except OSError as exc:
             log.error("reopening sink failed", sink=self.name, error=str(exc))
+
+
+def _noop() -> None:
+    pass
