@@ -10,7 +10,10 @@ newlines in the range.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from logproc.checkpoints import FileCheckpoint
 
 
 @dataclass(slots=True, eq=False)
@@ -18,7 +21,7 @@ class Batch:
     """Lines `[start, end)` of the file known by `key`, read from `path` at `read_time`."""
 
     source: str
-    key: str  # file identity, the ordering and checkpoint key ("dev:ino")
+    key: str  # the tailer's stream: batches of one key are handed out and acknowledged in order
     path: str
     lines: list[bytes]
     start: int
@@ -27,7 +30,8 @@ class Batch:
     priority: int = 0
     # None, or aligned with lines: 0 for a whole line, k >= 1 for the k-th piece of a long one
     parts: list[int] | None = None
-    gen: int = 0  # the file's truncation generation; a stale one no longer moves the checkpoint
+    record: FileCheckpoint | None = None  # the checkpoint that `end` advances once acknowledged
+    tail: str = ""  # hash of the bytes just before `end` (detects rewrites while stopped)
     # set by the consumer: parsed entries, kept here only while the batch is in flight
     entries: list[dict[str, Any]] | None = field(default=None, repr=False)
 

@@ -50,7 +50,8 @@ class FileCheckpoint:
     source: str
     tail_hash: str = ""  # hex digest of up to 64 bytes before `offset` ("" at offset 0)
     updated: float = 0.0  # last time the offset moved (epoch seconds)
-    size: int = 0  # file size last seen by the tailer, for lag
+    size: int = 0  # file size last seen by the tailer, for lag and loss accounting
+    gone_since: float = 0.0  # when the file was first found missing (0: present)
 
     @property
     def key(self) -> str:
@@ -68,7 +69,7 @@ class CheckpointStore:
         self.path = self.state_dir / FILE_NAME
         self._lock = threading.Lock()
         self._records: dict[str, FileCheckpoint] = {}
-        self._gens: dict[str, int] = {}  # key -> truncation generation (in memory only)
+        self.acked: dict[str, int] = {}  # source -> bytes acknowledged by this process
         self._dirty = False
         self.changed = threading.Event()  # set whenever the state changes (wakes the committer)
         self._commit_lock = threading.Lock()  # one writer of the files at a time
@@ -97,17 +98,23 @@ class CheckpointStore:
         self._records = {}
 
     # -- access ------------------------------------------------------------------------
+    # Records are objects: a batch holds the record it will advance, so an acknowledgement
+    # lands on the right record even after the record was re-keyed (its file was found to be
+    # a copy) or replaced in the index (its file was truncated: the new content gets a new
+    # record, and late acknowledgements of the old content advance an orphan, harmlessly).
     def get(self, key: str) -> FileCheckpoint | None:
         return self._records.get(key)
 
     def put(self, record: FileCheckpoint) -> None:
+        """Index `record` under its key (replacing any record of that key)."""
         with self._lock:
             self._records[record.key] = record
             self._mark()
 
-    def remove(self, key: str) -> None:
+    def remove(self, record: FileCheckpoint) -> None:
         with self._lock:
-            if self._records.pop(key, None) is not None:
+            if self._records.get(record.key) is record:
+                del self._records[record.key]
                 self._mark()
 
     def records(self) -> list[FileCheckpoint]:
@@ -117,29 +124,23 @@ class CheckpointStore:
     def update(self, record: FileCheckpoint, **changes: Any) -> None:
         """Change fields of a record consistently with a concurrent commit."""
         with self._lock:
+            indexed = self._records.get(record.key) is record
+            if indexed:
+                del self._records[record.key]
             for name, value in changes.items():
                 setattr(record, name, value)
+            if indexed:
+                self._records[record.key] = record
             self._mark()
 
-    def reset(self, record: FileCheckpoint, gen: int) -> None:
-        """The file was truncated: delivered offset back to 0; older generations are void."""
+    def advance(self, record: FileCheckpoint, offset: int, tail_hash: str) -> None:
+        """Move `record`'s delivered offset forward (never back) to `offset`."""
         with self._lock:
-            self._gens[record.key] = gen
-            record.offset = 0
-            record.tail_hash = ""
-            record.updated = time.time()
-            self._mark()
-
-    def advance(self, key: str, offset: int, gen: int = 0) -> None:
-        """Move `key`'s delivered offset forward (never back) to `offset`.
-
-        Ignored for a batch of an older truncation generation than the file's current one.
-        """
-        with self._lock:
-            rec = self._records.get(key)
-            if rec is not None and offset > rec.offset and self._gens.get(key, 0) == gen:
-                rec.offset = offset
-                rec.updated = time.time()
+            if offset > record.offset:
+                self.acked[record.source] = self.acked.get(record.source, 0) + offset - record.offset
+                record.offset = offset
+                record.tail_hash = tail_hash
+                record.updated = time.time()
                 self._mark()
 
     @property

@@ -1,10 +1,12 @@
 """Acknowledgement tracking: a file's checkpoint advances only past batches that every
-sink they were routed to has acknowledged, and only in file order.
+sink they were routed to has acknowledged, and only in order.
 
 Each batch taken by a consumer gets a `Ticket` counting the sinks it was handed to. Sinks
-ack in any order; a file's delivered offset moves to the end of the longest prefix of its
+ack in any order; a stream's checkpoint moves to the end of the longest prefix of its
 batches whose tickets are complete. With a zero count (everything filtered, or only empty
-lines) the ticket is complete at once.
+lines) the ticket is complete at once. Tickets advance the checkpoint *record* the batch
+was read for (see `CheckpointStore`), not a key, so re-keying or replacing records while
+batches are in flight is safe.
 """
 
 from __future__ import annotations
@@ -13,17 +15,18 @@ import threading
 from collections import deque
 
 from logproc.batch import Batch
-from logproc.checkpoints import CheckpointStore
+from logproc.checkpoints import CheckpointStore, FileCheckpoint
 
 
 class Ticket:
-    __slots__ = ("end", "gen", "key", "remaining", "tracker")
+    __slots__ = ("end", "key", "record", "remaining", "tail", "tracker")
 
-    def __init__(self, tracker: AckTracker, key: str, end: int, gen: int, remaining: int) -> None:
+    def __init__(self, tracker: AckTracker, batch: Batch, remaining: int) -> None:
         self.tracker = tracker
-        self.key = key
-        self.end = end
-        self.gen = gen
+        self.key = batch.key
+        self.record: FileCheckpoint | None = batch.record
+        self.end = batch.end
+        self.tail = batch.tail
         self.remaining = remaining
 
     def ack(self) -> None:
@@ -35,11 +38,10 @@ class AckTracker:
         self.store = store
         self._lock = threading.Lock()
         self._pending: dict[str, deque[Ticket]] = {}
-        self.bytes_acked = 0
 
     def open(self, batch: Batch, sinks: int) -> Ticket:
-        """Register `batch` (in file order) as handed to `sinks` sinks."""
-        t = Ticket(self, batch.key, batch.end, batch.gen, sinks)
+        """Register `batch` (in stream order) as handed to `sinks` sinks."""
+        t = Ticket(self, batch, sinks)
         with self._lock:
             q = self._pending.get(batch.key)
             if q is None:
@@ -58,13 +60,19 @@ class AckTracker:
                     self._settle(t.key, q)
 
     def _settle(self, key: str, q: deque[Ticket]) -> None:
-        last: Ticket | None = None
+        done: list[Ticket] = []
         while q and q[0].remaining <= 0:
-            last = q.popleft()
+            done.append(q.popleft())
         if not q:
             del self._pending[key]
-        if last is not None:
-            self.store.advance(key, last.end, last.gen)
+        # the last completed ticket per record (a stream can move to a copy's record)
+        last: dict[int, Ticket] = {}
+        for t in done:
+            if t.record is not None:
+                last[id(t.record)] = t
+        for t in last.values():
+            assert t.record is not None
+            self.store.advance(t.record, t.end, t.tail)
 
     def in_flight(self) -> int:
         with self._lock:

@@ -63,7 +63,14 @@ class Supervisor:
 
     # -- running -----------------------------------------------------------------------
     def run(self) -> int:
+        """Start, act on signals until shutdown (or the end of `--once`); the exit code."""
         self.signals.install()
+        self.start()
+        return self._loop()
+
+    def start(self) -> None:
+        """Start every thread and wait until every source is watching (no signals installed:
+        in-process users such as tests call `shutdown()` or `crash()` themselves)."""
         topo = self.topo
         self.committer.start()
         for r in topo.runners.values():
@@ -81,6 +88,30 @@ class Supervisor:
         log.info("started", sources=len(topo.sources), sinks=len(topo.runners),
                  files=sum(s.files_watched for s in topo.sources.values()), once=self.once)
         self.notifier.notify("READY=1", "STATUS=watching")
+
+    def shutdown(self) -> int:
+        """Graceful shutdown from another thread of this process (what SIGTERM does)."""
+        return self._drain()
+
+    def crash(self) -> None:
+        """Stop everything abruptly with no final commit: the state on disk is what a
+        SIGKILL would leave (for in-process tests; the sinks may finish a write first)."""
+        topo = self.topo
+        for s in topo.sources.values():
+            s.stop()
+        topo.queue.close()
+        for r in topo.runners.values():
+            r.abort()
+        if self.events is not None:
+            self.events.stop()
+        self.committer.stop()
+        for t in ([s.thread for s in topo.sources.values()] + [c.thread for c in self.consumers]
+                  + [r.thread for r in topo.runners.values()]):
+            t.join(5)
+        self.phase = Phase.STOPPED
+
+    def _loop(self) -> int:
+        topo = self.topo
         progress = Progress(topo, sys.stderr) if self.show_progress else None
         while True:
             for control, signum in self.signals.wait(0.02 if self.once else 5.0):
@@ -149,6 +180,7 @@ class Supervisor:
         self.committer.stop()
         self._commit()
         self.phase = Phase.STOPPED
+        self._log_stats()
         failed = sum(s.read_errors for s in topo.sources.values()) if self.once else 0
         if outcome == "deadline":
             log.error("shutdown timeout passed; checkpoints cover what was delivered",
@@ -162,6 +194,21 @@ class Supervisor:
             return 1
         log.info("stopped", delivered=sum(r.stats.entries_written for r in topo.runners.values()))
         return 0
+
+    def _log_stats(self) -> None:
+        acked = self.topo.store.acked
+        for name, s in self.topo.sources.items():
+            st = s.stats
+            log.info("source stats", source=name, lines_read=st.lines, bytes_read=st.bytes,
+                     bytes_acked=acked.get(name, 0), bytes_lost_truncated=st.lost.get("truncated", 0),
+                     bytes_lost_gone=st.lost.get("gone", 0), empty_lines=st.empty, pieces=st.pieces,
+                     files_watched=s.files_watched)
+        for name, r in self.topo.runners.items():
+            rs = r.stats
+            log.info("sink stats", sink=name, entries_written=rs.entries_written, errors=rs.errors,
+                     retries=rs.retries, dropped_sink_full=rs.dropped_full,
+                     dropped_min_level=rs.dropped_min_level, dropped_filter=rs.dropped_filter,
+                     dead_lettered=rs.dead_lettered)
 
     def _wait(self, done: Callable[[], bool], deadline: float) -> str:
         while not done():

@@ -11,6 +11,7 @@ formatter). A source whose sinks all pass raw lines through unfiltered skips par
 
 from __future__ import annotations
 
+import resource
 import socket
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,15 @@ def build_sink(name: str, cfg: Any) -> Sink:
     raise ValueError(f"unknown sink type {cfg.type!r}")  # the schema makes this unreachable
 
 
+def descriptor_budget(max_open_files: int) -> int:
+    """Descriptors the tailers may hold: `max_open_files`, within the process's own limit
+    minus a reserve for sinks, sockets, the checkpoint files and the interpreter."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return max_open_files
+    return max(8, min(max_open_files, soft - 64))
+
+
 def build(loaded: LoadedConfig, once: bool = False) -> Topology:
     cfg = loaded.config
     store = CheckpointStore(cfg.daemon.state_dir)
@@ -76,6 +86,7 @@ def build(loaded: LoadedConfig, once: bool = False) -> Topology:
     queue = BatchQueue(cfg.daemon.queue_size)
     topo = Topology(loaded, store, queue, AckTracker(store), DeadLetters(cfg.daemon.state_dir))
     host = socket.gethostname()
+    budget = descriptor_budget(cfg.daemon.max_open_files) // max(1, len(cfg.sources))
     for name, scfg in cfg.sinks.items():
         sink = build_sink(name, scfg)
         topo.runners[name] = SinkRunner(sink, cfg.daemon.queue_size, scfg.when_full, topo.dead_letters,
@@ -91,5 +102,5 @@ def build(loaded: LoadedConfig, once: bool = False) -> Topology:
             parse = parse or needs_entries(scfg)
         pipeline = build_source_pipeline(name, src, host) if parse else None
         topo.routes[name] = SourceRoutes(pipeline, routes)
-        topo.sources[name] = FileSource(name, src, queue, store, once=once)
+        topo.sources[name] = FileSource(name, src, queue, store, once=once, budget=budget)
     return topo

@@ -79,7 +79,7 @@ class Consumer:
                     sel_entries = [entries[i] for i in kept] if entries is not None else None
             n = len(sel_raws) if route.raw_only else len(sel_entries or ())
             payload = route.formatter(None if route.raw_only else sel_entries, sel_raws)
-            deliveries.append((route.runner, Delivery(source, payload, n, _noop)))
+            deliveries.append((route.runner, Delivery(source, payload, n, _noop, batch.key)))
         ticket = self.topo.tracker.open(batch, len(deliveries))
         for runner, d in deliveries:
             d.ack = ticket.ack

@@ -20,6 +20,7 @@ class Delivery:
     payload: bytes
     entries: int
     ack: Callable[[], None]
+    stream: str = ""  # the batch's stream (one file read in order)
 
 
 class Sink(Protocol):

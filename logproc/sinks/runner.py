@@ -132,10 +132,15 @@ class SinkRunner:
                 self._do_reopen()
             if not self._inbox:
                 return None if self._closed else []
+            # at most one batch per stream in one write: a crash between the write and the
+            # checkpoint commit that follows it re-sends at most one batch per file
             out: list[Delivery] = []
+            streams: set[str] = set()
             n = 0
-            while self._inbox and n < MAX_WRITE_ENTRIES:
-                d = self._inbox.popleft()
+            inbox = self._inbox
+            while inbox and n < MAX_WRITE_ENTRIES and inbox[0].stream not in streams:
+                d = inbox.popleft()
+                streams.add(d.stream)
                 out.append(d)
                 n += d.entries
             return out

@@ -1,17 +1,24 @@
 """The `file` source: one watcher thread tails every file a source's globs match.
 
 The thread alternates two duties:
-- *discovery* (`rescan`): expand the globs, open a tailer for each new file identity, and
-  look at every tailer's file (rotation, truncation, deletion). It runs every
+- *discovery and the stat pass* (`rescan`): look at every tailer's file (growth, rotation,
+  truncation, deletion), expand the globs and open new file identities. It runs every
   `STAT_INTERVAL` seconds — the guarantee — and sooner when a filesystem event hints that
   something changed (watchdog events are only wake-ups: inotify can overflow);
 - *reading*: one chunk per file per round, round-robin, so a busy file cannot starve a
-  quiet one; each chunk's complete lines become one batch put on the queue. A full queue
+  quiet one; each chunk's complete lines become one batch on the queue. A full queue
   makes the thread wait; the lines stay in their files.
 
-Start-up: a file with a checkpoint whose fingerprint still matches resumes at its offset; a
-file present at start-up with no checkpoint starts at its beginning or its end
-(`start_at`); files that appear later are read from their start.
+Identity and recovery (see `identity` and the SPEC's Delivery section): a file with a
+checkpoint whose fingerprint and tail hash still match resumes at its offset; one that
+shrank or was rewritten is read again from its start, after its copy (copytruncate) — if
+one is found beside it — supplied what was not read yet; a checkpointed file no longer at
+its path is looked for by inode in its folder and read to its end; rotated generations
+that appeared unseen are read too. Loss is counted, never silent: `lost["truncated"]`
+(truncated with no copy) and `lost["gone"]` (deleted before it was read).
+
+Descriptors: at most `budget` files are open; an idle file is closed (SUSPENDED) to make
+room and reopened by identity when it grows.
 """
 
 from __future__ import annotations
@@ -25,15 +32,15 @@ from logproc.checkpoints import CheckpointStore, FileCheckpoint
 from logproc.errors import QueueClosed
 from logproc.log import get_logger
 from logproc.queue import BatchQueue
-from logproc.sources import fingerprint
+from logproc.sources import fingerprint, identity
 from logproc.sources.discovery import match_files
-from logproc.sources.tailer import ReadStats, State, Tailer, open_file
+from logproc.sources.tailer import ROTATE_WAIT, ReadStats, State, Tailer, open_file
 
 if TYPE_CHECKING:
     from logproc.config.schema import SourceConfig
 
 STAT_INTERVAL = 1.0  # seconds between guaranteed stat passes
-ROTATE_WAIT = 5.0  # seconds a rotated-away file stays open for late writers
+RETENTION = 24 * 3600.0  # seconds a checkpoint outlives its vanished file
 
 log = get_logger("source")
 
@@ -42,19 +49,23 @@ class FileSource:
     """Discovery plus one tailer per live file, for one configured source."""
 
     def __init__(self, name: str, cfg: SourceConfig, queue: BatchQueue, store: CheckpointStore,
-                 once: bool = False) -> None:
+                 once: bool = False, budget: int = 1024) -> None:
         self.name = name
         self.cfg = cfg
         self.queue = queue
         self.store = store
         self.once = once
+        self.budget = max(4, budget)
         self.stats = ReadStats()
-        self.tailers: dict[str, Tailer] = {}  # key -> tailer
+        self.tailers: dict[str, Tailer] = {}  # key ("dev:ino") -> tailer
+        self.finished: dict[str, int] = {}  # key -> position read to, of tailers closed while
+        # their last batches may still be unacknowledged (so a rediscovery does not re-read)
+        self.deferred: dict[str, float] = {}  # path -> first seen, for files that look like a copy
+        self.skipped: set[str] = set()  # keys never to read (gzip)
         self.failed: dict[str, str] = {}  # path -> last error logged (log once per cause)
         self.read_errors = 0  # files that could not be read (`--once` exits 1)
         self.wake = threading.Event()
         self._stop = threading.Event()
-        self._started = False
         self.watching = threading.Event()  # set once the first discovery pass is done
         self.thread = threading.Thread(target=self._run, name=f"source-{name}", daemon=False)
 
@@ -73,7 +84,16 @@ class FileSource:
 
     @property
     def files_watched(self) -> int:
+        return sum(1 for t in self.tailers.values() if t.state is not State.CLOSED)
+
+    @property
+    def open_files(self) -> int:
         return sum(1 for t in self.tailers.values() if t.fd is not None)
+
+    @property
+    def pinned_bytes(self) -> int:
+        """Bytes of deleted files kept alive by our open descriptors."""
+        return sum(t.size for t in self.tailers.values() if t.state is State.DELETED and t.fd is not None)
 
     # -- the watcher loop --------------------------------------------------------------
     def _run(self) -> None:
@@ -92,7 +112,9 @@ class FileSource:
         finally:
             self.watching.set()
             for t in self.tailers.values():
-                t.close()
+                if t.fd is not None:
+                    os.close(t.fd)
+                    t.fd = None
 
     def _follow(self) -> None:
         next_scan = time.monotonic() + STAT_INTERVAL
@@ -109,24 +131,35 @@ class FileSource:
                     self._rescan()
 
     def _read_all_once(self) -> None:
-        for t in list(self.tailers.values()):
-            while not self._stop.is_set():
-                try:
-                    batch = t.read(self.stats)
-                except OSError as exc:
-                    self.read_errors += 1
-                    self._fail(t.path, "cannot read file", exc)
-                    break
-                if batch is None:
-                    if t.state in (State.EOF, State.CLOSED):
-                        break
-                    continue
-                self.queue.put(batch)
-            if self._stop.is_set():
+        """Read every matched file to its end, a budget's worth of files at a time."""
+        while not self._stop.is_set():
+            todo = [t for t in self.tailers.values() if t.fd is not None]
+            if not todo:
                 return
-            batch = t.flush_partial(self.stats)
+            for t in todo:
+                self._drain_once(t)
+                self.finished[t.key] = t.pos
+                t.close()
+                del self.tailers[t.key]
+                if self._stop.is_set():
+                    return
+            self._rescan()
+
+    def _drain_once(self, t: Tailer) -> None:
+        while not self._stop.is_set():
+            try:
+                batch = t.read(self.stats)
+            except OSError as exc:
+                self.read_errors += 1
+                self._fail(t.path, "cannot read file", exc)
+                return
             if batch is not None:
                 self.queue.put(batch)
+            elif t.state is not State.READING:
+                break
+        batch = t.flush_partial(self.stats)
+        if batch is not None:
+            self.queue.put(batch)
 
     def _read_round(self) -> bool:
         """One chunk from every tailer with data; True when anything was read."""
@@ -140,7 +173,7 @@ class FileSource:
                 batch = t.read(self.stats)
             except OSError as exc:
                 self._fail(t.path, "cannot read file", exc)
-                t.close()
+                self._retire(t)
                 continue
             if batch is not None:
                 self.queue.put(batch)
@@ -149,32 +182,25 @@ class FileSource:
 
     # -- discovery and the stat pass ---------------------------------------------------
     def _rescan(self, initial: bool = False) -> None:
-        """Open new matches, re-home renamed ones, and check every tailer's file."""
-        now = time.monotonic()
         for t in list(self.tailers.values()):
-            if t.fd is None:
-                continue
             try:
-                state = t.check()
+                self._look_at(t)
             except OSError as exc:
                 self._fail(t.path, "cannot stat file", exc)
-                continue
-            if state is State.READING or (state is State.EOF and t.pos < t.size):
-                t.state = State.READING
-            if state in (State.ROTATED, State.DELETED) and t.pos >= t.size:
-                done_waiting = state is State.DELETED or now - t.rotated_at >= ROTATE_WAIT
-                if done_waiting:
-                    log.info("file released", source=self.name, path=t.path, state=state.value)
-                    t.close()
-                    if state is State.DELETED:
-                        self.tailers.pop(t.key, None)
-                        self._forget_when_delivered(t)
-        for path in match_files(self.cfg.paths, self.cfg.exclude):
+        matched = match_files(self.cfg.paths, self.cfg.exclude)
+        found: list[tuple[bool, str, os.stat_result]] = []
+        for path in matched:
             try:
                 st = os.stat(path)
             except OSError:
                 continue
+            found.append((self.store.get(fingerprint.file_key(st)) is None, path, st))
+        # files with a checkpoint first: their copies must be known before new files are read
+        found.sort(key=lambda f: f[0])
+        for _, path, st in found:
             key = fingerprint.file_key(st)
+            if self.once and key in self.finished:
+                continue
             known = self.tailers.get(key)
             if known is not None:
                 if known.path != path and known.state is State.ROTATED:
@@ -182,45 +208,243 @@ class FileSource:
                     known.state = State.READING
                     self.store.update(known.record, path=path)
                 continue
-            self._open(path, initial)
+            if key in self.skipped:
+                continue
+            self._discover(path, st, initial)
+        if initial:
+            self._reconcile(set(matched))
+        if not self.once:
+            self._prune()
 
-    def _open(self, path: str, initial: bool) -> None:
+    def _look_at(self, t: Tailer) -> None:
+        """One tailer's part of the stat pass."""
+        if t.state is State.SUSPENDED:
+            self._look_at_suspended(t)
+            return
+        was = t.state
+        state, truncated = t.check()
+        if truncated:
+            self._truncated(t)
+            return
+        if state is State.ROTATED and was is not State.ROTATED:
+            log.info("file rotated", source=self.name, path=t.path)
+            self._find_generations(t.path, t.opened_wall)
+        if t.done_waiting:
+            log.info("file released", source=self.name, path=t.path, state=state.value)
+            self._retire(t)
+
+    def _look_at_suspended(self, t: Tailer) -> None:
+        try:
+            st = os.stat(t.path)
+        except OSError:
+            st = None
+        if st is not None and (st.st_dev, st.st_ino) == (t.dev, t.ino):
+            if st.st_size != t.pos and self._slot():
+                fd, _ = open_file(t.path)
+                t.resume(fd)
+            return
+        path = identity.find_by_inode(os.path.dirname(t.path), t.dev, t.ino)
+        if path is not None and self._slot():
+            fd, _ = open_file(path)
+            t.path = path
+            t.resume(fd)
+            t.state = State.ROTATED
+            t.rotated_at = time.monotonic()
+            self.store.update(t.record, path=path)
+        elif path is None:
+            self._lose(t.path, max(0, t.size - t.pos), "gone")
+            self.tailers.pop(t.key, None)
+            self.store.remove(t.record)
+
+    def _discover(self, path: str, st: os.stat_result, initial: bool, rotated: bool = False) -> Tailer | None:
+        if not self._slot():
+            return None  # over the descriptor budget: found again by the next pass
         try:
             fd, st = open_file(path)
         except OSError as exc:
-            self.read_errors += 1 if path not in self.failed else 0
+            if path not in self.failed:
+                self.read_errors += 1
             self._fail(path, "cannot open file", exc)
-            return
+            return None
         self.failed.pop(path, None)
         key = fingerprint.file_key(st)
-        rec = self.store.get(key)
-        start = 0
-        if rec is not None and rec.fp_len and not fingerprint.matches(fd, rec.fp_len, rec.fp):
-            log.info("inode reused by a new file", source=self.name, path=path, previous=rec.path)
-            rec = None
-        if rec is not None and st.st_size < rec.offset:
-            log.warning("file shorter than its checkpoint: truncated while stopped, reading from start",
-                        source=self.name, path=path, offset=rec.offset, size=st.st_size)
-            rec.offset = 0
-        if rec is None:
-            if initial and self.cfg.start_at == "end":
-                start = st.st_size
-            fp_len, fp = fingerprint.head(fd, st.st_size)
-            rec = FileCheckpoint(st.st_dev, st.st_ino, fp_len, fp, start, path, self.name,
-                                 updated=time.time())
-        else:
-            rec.path = path
-            rec.source = self.name
-        self.store.put(rec)
-        tailer = Tailer(self.name, path, fd, st, rec, self.store, self.cfg.max_line_bytes,
-                        self.cfg.priority)
-        self.tailers[key] = tailer
-        log.info("watching file", source=self.name, path=path, offset=rec.offset)
+        try:
+            return self._adopt(path, fd, st, key, initial, rotated)
+        except OSError as exc:
+            os.close(fd)
+            self._fail(path, "cannot read file", exc)
+            return None
 
-    def _forget_when_delivered(self, t: Tailer) -> None:
-        """A deleted file's record goes once everything read from it is delivered."""
-        if t.record.offset >= t.emitted:
-            self.store.remove(t.key)
+    def _adopt(self, path: str, fd: int, st: os.stat_result, key: str, initial: bool,
+               rotated: bool) -> Tailer | None:
+        if st.st_size >= 2 and identity.is_gzip(fd):
+            os.close(fd)
+            self.skipped.add(key)
+            log.info("compressed file not read", source=self.name, path=path)
+            return None
+        fp_len, fp = fingerprint.head(fd, st.st_size)
+        if fp_len == fingerprint.FP_BYTES and not initial and self._looks_like_copy(path, fp, key):
+            os.close(fd)
+            return None
+        rec = self.store.get(key)
+        if rec is not None and (rec.source != self.name or not fingerprint.matches(fd, rec.fp_len, rec.fp)):
+            if rec.source == self.name:
+                log.info("inode reused by a new file", source=self.name, path=path, previous=rec.path)
+            rec = None
+        start = self.finished.pop(key, None)
+        if rec is not None and (st.st_size < rec.offset or (
+                rec.offset and rec.tail_hash and fingerprint.tail_hash(fd, rec.offset) != rec.tail_hash)):
+            self._recover_from_copy(rec, path)
+            rec = None
+            start = 0
+        if rec is None:
+            if start is None:
+                start = st.st_size if initial and self.cfg.start_at == "end" else 0
+            rec = FileCheckpoint(st.st_dev, st.st_ino, fp_len, fp, start, path, self.name,
+                                 tail_hash=fingerprint.tail_hash(fd, start), updated=time.time(),
+                                 size=st.st_size)
+        else:
+            self.store.update(rec, path=path, size=st.st_size)
+        self.store.put(rec)
+        t = Tailer(self.name, path, fd, st, rec, self.store, self.cfg.max_line_bytes, self.cfg.priority)
+        if start is not None and start > rec.offset:
+            t.pos = t.emitted = start
+            t.emitted_tail = fingerprint.tail_hash(fd, start)
+        if rotated:
+            t.state = State.ROTATED
+            t.rotated_at = time.monotonic()
+        self.tailers[key] = t
+        self.deferred.pop(path, None)
+        log.info("watching file", source=self.name, path=path, offset=t.pos)
+        return t
+
+    def _looks_like_copy(self, path: str, fp: str, key: str) -> bool:
+        """A new file starting like one we tail may be a copytruncate copy in the making:
+        wait up to ROTATE_WAIT for the truncation that tells, instead of reading it twice."""
+        if not any(t.record.fp == fp and t.key != key for t in self.tailers.values()):
+            return False
+        first = self.deferred.setdefault(path, time.monotonic())
+        return time.monotonic() - first < ROTATE_WAIT
+
+    # -- faults ------------------------------------------------------------------------
+    def _truncated(self, t: Tailer) -> None:
+        """`t`'s file shrank or was rewritten under it: finish from a copy, or count the loss."""
+        old_key = t.key
+        copy = identity.find_copy(os.path.dirname(t.path), t.record.fp_len, t.record.fp, t.emitted,
+                                  t.emitted_tail, exclude={old_key} | set(self.tailers))
+        fresh = FileCheckpoint(t.dev, t.ino, 0, fingerprint.digest(b""), 0, t.path, self.name,
+                               updated=time.time())
+        if copy is not None and t.fd is not None:
+            cpath, cfd, cst = copy
+            log.info("copytruncate detected; reading the rest from the copy", source=self.name,
+                     path=t.path, copy=cpath, offset=t.emitted)
+            new = Tailer(self.name, t.path, os.dup(t.fd), os.fstat(t.fd), fresh, self.store,
+                         self.cfg.max_line_bytes, self.cfg.priority)
+            t.switch_to(cpath, cfd, cst)
+            self.deferred.pop(cpath, None)
+            del self.tailers[old_key]
+            self.tailers[t.key] = t
+            self.tailers[old_key] = new
+        else:
+            lost = max(t.seen_size, t.pos) - t.emitted
+            self._lose(t.path, lost, "truncated")
+            log.warning("file truncated; reading it again from the start", source=self.name, path=t.path)
+            t.restart(fresh)
+        self.store.put(fresh)
+
+    def _recover_from_copy(self, rec: FileCheckpoint, path: str) -> None:
+        """At start-up, `rec`'s file was truncated or rewritten while we were stopped: read
+        what it held past the checkpoint from its copy, if one is beside it."""
+        exclude = {rec.key} | set(self.tailers)
+        copy = identity.find_copy(os.path.dirname(path), rec.fp_len, rec.fp, rec.offset, rec.tail_hash,
+                                  exclude) if rec.offset else None
+        if copy is None:
+            lost = max(0, rec.size - rec.offset)
+            if lost:
+                self._lose(path, lost, "truncated")
+            log.warning("file truncated or rewritten while stopped; reading it from the start",
+                        source=self.name, path=path, offset=rec.offset)
+            self.store.remove(rec)
+            return
+        cpath, cfd, cst = copy
+        log.info("copytruncate happened while stopped; reading the rest from the copy",
+                 source=self.name, path=path, copy=cpath, offset=rec.offset)
+        self.store.update(rec, dev=cst.st_dev, ino=cst.st_ino, path=cpath)
+        t = Tailer(self.name, cpath, cfd, cst, rec, self.store, self.cfg.max_line_bytes, self.cfg.priority)
+        t.state = State.ROTATED
+        t.rotated_at = time.monotonic() - ROTATE_WAIT
+        self.tailers[t.key] = t
+
+    def _reconcile(self, matched: set[str]) -> None:
+        """At start-up: checkpointed files of this source that are not where they were."""
+        for rec in self.store.records():
+            if rec.source != self.name or rec.key in self.tailers:
+                continue
+            try:
+                at_path = os.stat(rec.path)
+            except OSError:
+                at_path = None
+            if at_path is not None and fingerprint.file_key(at_path) == rec.key:
+                continue  # still where it was (a glob no longer matching it is a config change)
+            folder = os.path.dirname(rec.path)
+            path = identity.find_by_inode(folder, rec.dev, rec.ino)
+            if path is not None and path not in matched:
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                log.info("found rotated file by inode", source=self.name, was=rec.path, path=path)
+                self._discover(path, st, initial=False, rotated=True)
+            elif path is None and not rec.gone_since:
+                self._lose(rec.path, max(0, rec.size - rec.offset), "gone")
+                self.store.update(rec, gone_since=time.time())
+            self._find_generations(rec.path, rec.updated)
+
+    def _find_generations(self, path: str, since: float) -> None:
+        """Rotated generations of `path` that appeared unseen: read them (from their
+        checkpoint if they have one, else from the start)."""
+        for gpath, st in identity.generations(path, since):
+            key = fingerprint.file_key(st)
+            if key in self.tailers or key in self.skipped:
+                continue
+            log.info("found rotated generation", source=self.name, path=gpath)
+            self._discover(gpath, st, initial=False, rotated=True)
+
+    def _lose(self, path: str, nbytes: int, reason: str) -> None:
+        if nbytes <= 0:
+            return
+        self.stats.lost[reason] = self.stats.lost.get(reason, 0) + nbytes
+        log.warning("bytes lost", source=self.name, path=path, reason=reason, bytes=nbytes)
+
+    # -- housekeeping ------------------------------------------------------------------
+    def _slot(self) -> bool:
+        """Room for one more open file, closing the longest-idle caught-up file if needed."""
+        if self.open_files < self.budget:
+            return True
+        idle = [t for t in self.tailers.values() if t.fd is not None and t.state is State.EOF]
+        if not idle:
+            return False
+        min(idle, key=lambda t: t.last_read).suspend()
+        return True
+
+    def _retire(self, t: Tailer) -> None:
+        """Close a tailer; remember how far it read until that is acknowledged."""
+        deleted = t.state is State.DELETED
+        self.finished[t.key] = t.pos
+        t.close()
+        self.tailers.pop(t.key, None)
+        if deleted:
+            self.store.remove(t.record)
+
+    def _prune(self) -> None:
+        now = time.time()
+        for key, pos in list(self.finished.items()):
+            rec = self.store.get(key)
+            if rec is None or rec.offset >= pos:
+                del self.finished[key]
+        for rec in self.store.records():
+            if rec.source == self.name and rec.gone_since and now - rec.gone_since > RETENTION:
+                self.store.remove(rec)
 
     def _fail(self, path: str, what: str, exc: OSError) -> None:
         cause = f"{what}: {exc.strerror or exc}"

@@ -1,24 +1,26 @@
-"""One tailer per file: open, seek to its checkpoint, read chunks, notice rotation,
-truncation and deletion, close.
+"""One tailer per file: a state machine that reads one file identity from its checkpoint on.
 
-States: READING (data may be waiting) → EOF (caught up; a stat pass or an event wakes it)
-→ ROTATED (the path names another file now, or nothing: read the old one to its end and
-keep it open `rotate_wait` seconds for late writers) / DELETED (unlinked while open: read
-to the end, then release the descriptor) → CLOSED. TRUNCATED is a transition: the file
-shrank below what was read, so reading restarts at 0 in a new *generation*; batches of the
-old generation still in flight no longer move the checkpoint.
+    READING ⇄ EOF            data waiting / caught up (a stat pass or an event wakes it)
+    EOF → SUSPENDED          idle and closed to stay under `max_open_files`; reopened by
+                             identity (device + inode) when the stat pass sees it grow
+    * → ROTATED              the path names another file now (or nothing): read the old one
+                             to its end, keep it open `ROTATE_WAIT` s for late writers
+    * → DELETED              unlinked while open: read to the end, then release it
+    * → CLOSED               done
 
-The tailer only reads ahead; it never moves the delivered offset itself except to reset it
-on truncation. Reads use `pread` at an explicit position, so the descriptor's own offset
-never matters.
+Truncation is handled by the owner (`FileSource`), which decides between "the copy holds
+the rest" (`switch_to`) and "start over" (`restart`). The tailer only reads ahead: the
+delivered offset lives in its checkpoint record and moves only on acknowledgements.
+Reads use `pread` at an explicit position, so the descriptor's own offset never matters.
 """
 
 from __future__ import annotations
 
 import enum
+import itertools
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from logproc.batch import Batch
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
@@ -26,11 +28,13 @@ from logproc.sources import fingerprint
 from logproc.sources.lines import LineSplitter
 
 CHUNK = 256 * 1024
+_streams = itertools.count()
 
 
 class State(enum.Enum):
     READING = "reading"
     EOF = "eof"
+    SUSPENDED = "suspended"
     ROTATED = "rotated"
     DELETED = "deleted"
     CLOSED = "closed"
@@ -44,10 +48,11 @@ class ReadStats:
     bytes: int = 0
     empty: int = 0
     pieces: int = 0
+    lost: dict[str, int] = field(default_factory=dict)  # reason -> bytes
 
 
 class Tailer:
-    """Reads one file identity from its checkpoint on, as batches of complete lines."""
+    """Reads one file identity as batches of complete lines."""
 
     def __init__(self, source: str, path: str, fd: int, st: os.stat_result, record: FileCheckpoint,
                  store: CheckpointStore, max_line_bytes: int, priority: int) -> None:
@@ -55,22 +60,28 @@ class Tailer:
         self.path = path
         self.fd: int | None = fd
         self.dev, self.ino = st.st_dev, st.st_ino
-        self.key = fingerprint.file_key(st)
         self.record = record
         self.store = store
         self.priority = priority
+        self.stream = f"{source}/{next(_streams)}"  # queue and ack ordering key
         self.pos = record.offset  # next byte to read
         self.emitted = record.offset  # end of the last batch handed out
-        self.gen = 0
+        self.emitted_tail = record.tail_hash  # hash of the bytes before `emitted`
         self.state = State.READING
         self.splitter = LineSplitter(max_line_bytes)
         self.size = st.st_size
-        self.closed_at = 0.0
+        self.seen_size = st.st_size  # the largest size seen (what a truncation destroyed)
+        self.opened_wall = time.time()
+        self.last_read = time.monotonic()
         self.rotated_at = 0.0
+
+    @property
+    def key(self) -> str:
+        return f"{self.dev}:{self.ino}"
 
     # -- reading -----------------------------------------------------------------------
     def read(self, stats: ReadStats, chunk: int = CHUNK) -> Batch | None:
-        """Read up to `chunk` bytes; a batch of the complete lines, or None at EOF."""
+        """Read up to `chunk` bytes; a batch of the complete lines, or None."""
         if self.fd is None:
             return None
         data = os.pread(self.fd, chunk, self.pos)
@@ -80,10 +91,15 @@ class Tailer:
             return None
         if self.state is State.EOF:
             self.state = State.READING
+        self.last_read = time.monotonic()
         self.pos += len(data)
+        self.size = max(self.size, self.pos)
+        self.seen_size = max(self.seen_size, self.pos)
         stats.bytes += len(data)
         if self.record.fp_len < fingerprint.FP_BYTES and self.pos > self.record.fp_len:
-            self._upgrade_fingerprint()
+            fp_len, fp = fingerprint.head(self.fd, self.pos)
+            if fp_len > self.record.fp_len:
+                self.store.update(self.record, fp_len=fp_len, fp=fp)
         split = self.splitter.feed(data)
         stats.empty += split.empty
         stats.pieces += split.pieces
@@ -99,61 +115,92 @@ class Tailer:
     def _batch(self, lines: list[bytes], parts: list[int] | None, end: int, stats: ReadStats) -> Batch | None:
         if end <= self.emitted:
             return None
+        assert self.fd is not None
         stats.lines += len(lines)
-        batch = Batch(self.source, self.key, self.path, lines, self.emitted, end, time.time(),
-                      self.priority, parts, gen=self.gen)
+        tail = fingerprint.tail_hash(self.fd, end)
+        batch = Batch(self.source, self.stream, self.path, lines, self.emitted, end, time.time(),
+                      self.priority, parts, self.record, tail)
         self.emitted = end
+        self.emitted_tail = tail
         return batch
 
-    def _upgrade_fingerprint(self) -> None:
+    # -- the stat pass -----------------------------------------------------------------
+    def check(self) -> tuple[State, bool]:
+        """Look at the open file and its path: (state, truncated?)."""
         if self.fd is None:
-            return
-        fp_len, fp = fingerprint.head(self.fd, self.pos)
-        if fp_len > self.record.fp_len:
-            self.store.update(self.record, fp_len=fp_len, fp=fp)
-
-    # -- state checks (the periodic stat pass) -------------------------------------------
-    def check(self) -> State:
-        """Look at the file and its path; update and return the state."""
-        if self.fd is None:
-            return self.state
+            return self.state, False
         fst = os.fstat(self.fd)
         self.size = fst.st_size
-        if fst.st_size < self.pos:
-            self.truncated()
-        if self.state in (State.ROTATED, State.DELETED):
-            return self.state
-        if fst.st_nlink == 0:
-            self.state = State.DELETED
-            return self.state
-        try:
-            pst = os.stat(self.path)
-        except OSError:
-            pst = None
-        if pst is None or (pst.st_dev, pst.st_ino) != (self.dev, self.ino):
-            self.state = State.ROTATED
-            self.rotated_at = time.monotonic()
-        return self.state
+        truncated = fst.st_size < self.pos or (
+            self.emitted > 0 and fst.st_size >= self.emitted
+            and fingerprint.tail_hash(self.fd, self.emitted) != self.emitted_tail)
+        if not truncated:
+            self.seen_size = max(self.seen_size, fst.st_size)
+        if self.state not in (State.ROTATED, State.DELETED):
+            if fst.st_nlink == 0:
+                self.state = State.DELETED
+            else:
+                try:
+                    pst = os.stat(self.path)
+                except OSError:
+                    pst = None
+                if pst is None or (pst.st_dev, pst.st_ino) != (self.dev, self.ino):
+                    self.state = State.ROTATED
+                    self.rotated_at = time.monotonic()
+        if self.state is State.EOF and self.pos < self.size:
+            self.state = State.READING
+        return self.state, truncated
 
-    def truncated(self) -> None:
-        """The file shrank under us: start over at 0 in a new generation."""
-        self.gen += 1
-        self.pos = self.emitted = 0
+    # -- transitions -------------------------------------------------------------------
+    def restart(self, record: FileCheckpoint) -> None:
+        """Read this file from `record.offset` again with a fresh record (truncated)."""
+        self.record = record
+        self.pos = self.emitted = record.offset
+        self.emitted_tail = record.tail_hash
+        self.seen_size = self.size
         self.splitter.reset()
-        self.store.reset(self.record, gen=self.gen)
-        if self.state is State.EOF:
+        if self.state in (State.EOF, State.SUSPENDED):
             self.state = State.READING
 
-    @property
-    def caught_up(self) -> bool:
-        return self.fd is not None and self.pos >= self.size and self.state is not State.READING
+    def switch_to(self, path: str, fd: int, st: os.stat_result) -> None:
+        """Continue reading the same content from its copy (copytruncate): same positions,
+        same partial line; the checkpoint record follows to the copy's identity."""
+        if self.fd is not None:
+            os.close(self.fd)
+        self.fd, self.path = fd, path
+        self.dev, self.ino = st.st_dev, st.st_ino
+        self.size = st.st_size
+        self.store.update(self.record, dev=st.st_dev, ino=st.st_ino, path=path)
+        self.state = State.ROTATED
+        self.rotated_at = time.monotonic() - ROTATE_WAIT  # nobody writes to a copy
+
+    def suspend(self) -> None:
+        """Close an idle file to free a descriptor; `resume` reopens it by identity."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        self.state = State.SUSPENDED
+
+    def resume(self, fd: int) -> None:
+        self.fd = fd
+        self.state = State.READING
 
     def close(self) -> None:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
         self.state = State.CLOSED
-        self.closed_at = time.monotonic()
+
+    @property
+    def done_waiting(self) -> bool:
+        """Rotated away or deleted, read to the end, and (rotated) past the grace period."""
+        if self.state is State.DELETED:
+            return self.pos >= self.size
+        return (self.state is State.ROTATED and self.pos >= self.size
+                and time.monotonic() - self.rotated_at >= ROTATE_WAIT)
+
+
+ROTATE_WAIT = 5.0  # seconds a rotated-away file stays open for late writers
 
 
 def open_file(path: str) -> tuple[int, os.stat_result]:

@@ -21,8 +21,9 @@ class TestCheckpointStore:
         """A commit writes a versioned 0600 document that a new store reads back."""
         store = CheckpointStore(tmp_path)
         store.load()
-        store.put(_rec(10))
-        store.advance("1:2", 42)
+        rec = _rec(10)
+        store.put(rec)
+        store.advance(rec, 42, "t")
         assert store.commit() is True
         assert store.commit() is False  # nothing changed
         doc = orjson.loads((tmp_path / "checkpoints.json").read_bytes())
@@ -33,25 +34,41 @@ class TestCheckpointStore:
         rec = again.get("1:2")
         assert rec is not None and rec.offset == 42
 
-    def test_offsets_never_move_back_and_stale_generations_are_ignored(self, tmp_path):
-        """advance only moves forward; after a reset, an older generation's ack is void."""
+    def test_offsets_never_move_back_and_replaced_records_are_orphans(self, tmp_path):
+        """advance only moves forward; acks for a record replaced in the index (its file was
+        truncated) no longer reach the persisted state."""
         store = CheckpointStore(tmp_path)
         rec = _rec(100)
         store.put(rec)
-        store.advance("1:2", 50)
+        store.advance(rec, 50, "t")
         assert rec.offset == 100
-        store.reset(rec, gen=1)
-        store.advance("1:2", 150, gen=0)
-        assert rec.offset == 0
-        store.advance("1:2", 20, gen=1)
-        assert rec.offset == 20
+        fresh = _rec(0)
+        store.put(fresh)
+        store.advance(rec, 150, "t")
+        store.commit()
+        again = CheckpointStore(tmp_path)
+        again.load()
+        reloaded = again.get("1:2")
+        assert reloaded is not None and reloaded.offset == 0
+
+    def test_update_rekeys_a_record_and_acks_follow_it(self, tmp_path):
+        """A record moved to its copy's identity keeps receiving its batches' acks."""
+        store = CheckpointStore(tmp_path)
+        rec = _rec(10)
+        store.put(rec)
+        store.update(rec, dev=1, ino=99, path="/x.log.1")
+        assert store.get("1:2") is None
+        store.advance(rec, 30, "t")
+        moved = store.get("1:99")
+        assert moved is rec and moved.offset == 30
 
     def test_corrupt_file_falls_back_to_the_previous_generation(self, tmp_path):
         """A half-written checkpoint file is reported and the previous good one used."""
         store = CheckpointStore(tmp_path)
-        store.put(_rec(10))
+        rec = _rec(10)
+        store.put(rec)
         store.commit()
-        store.advance("1:2", 20)
+        store.advance(rec, 20, "t")
         store.commit()
         (tmp_path / "checkpoints.json").write_bytes(b'{"version": 1, "files": [{"dev"')
         again = CheckpointStore(tmp_path)
@@ -62,8 +79,8 @@ class TestCheckpointStore:
 
 
 class TestAckTracker:
-    def _batch(self, start: int, end: int) -> Batch:
-        return Batch("app", "1:2", "/x.log", [b"l"], start, end, 0.0)
+    def _batch(self, rec: FileCheckpoint, start: int, end: int) -> Batch:
+        return Batch("app", "stream", "/x.log", [b"l"], start, end, 0.0, record=rec)
 
     def test_offset_advances_only_when_every_sink_acked_and_in_order(self, tmp_path):
         """Out-of-order acks hold the offset until the earlier batch is complete."""
@@ -71,8 +88,8 @@ class TestAckTracker:
         rec = _rec(0)
         store.put(rec)
         tracker = AckTracker(store)
-        first = tracker.open(self._batch(0, 10), sinks=2)
-        second = tracker.open(self._batch(10, 20), sinks=1)
+        first = tracker.open(self._batch(rec, 0, 10), sinks=2)
+        second = tracker.open(self._batch(rec, 10, 20), sinks=1)
         second.ack()
         assert rec.offset == 0
         first.ack()
@@ -85,5 +102,5 @@ class TestAckTracker:
         store = CheckpointStore(tmp_path)
         rec = _rec(0)
         store.put(rec)
-        AckTracker(store).open(self._batch(0, 7), sinks=0)
+        AckTracker(store).open(self._batch(rec, 0, 7), sinks=0)
         assert rec.offset == 7
