@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e .
+.venv/bin/pip install -q --no-cache-dir --disable-pip-version-check -e .
 exec .venv/bin/logproc run -c config/logproc.toml "$@"

@@ -15,7 +15,7 @@ if [ -n "$missing" ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+.venv/bin/pip install -q --no-cache-dir --disable-pip-version-check -e '.[dev]'
 
 echo "== ruff";  .venv/bin/ruff check logproc tests
 echo "== mypy";  .venv/bin/mypy
