@@ -223,6 +223,7 @@ class FileSource:
             return
         was = t.state
         state, truncated = t.check()
+        t.record.size = t.size  # for loss accounting if the file vanishes while we are away
         if truncated:
             self._truncated(t)
             return
@@ -287,9 +288,14 @@ class FileSource:
             os.close(fd)
             return None
         rec = self.store.get(key)
-        if rec is not None and (rec.source != self.name or not fingerprint.matches(fd, rec.fp_len, rec.fp)):
-            if rec.source == self.name:
-                log.info("inode reused by a new file", source=self.name, path=path, previous=rec.path)
+        if rec is not None and rec.source != self.name:
+            rec = None
+        if rec is not None and not fingerprint.matches(fd, rec.fp_len, rec.fp):
+            # other first bytes under a known inode: truncated and rewritten while we were
+            # away (its copy may hold the rest), or the inode was reused by a new file
+            log.info("file has new content under a known inode", source=self.name, path=path,
+                     previous=rec.path)
+            self._recover_from_copy(rec, path)
             rec = None
         start = self.finished.pop(key, None)
         if rec is not None and (st.st_size < rec.offset or (
@@ -386,19 +392,19 @@ class FileSource:
                 at_path = None
             if at_path is not None and fingerprint.file_key(at_path) == rec.key:
                 continue  # still where it was (a glob no longer matching it is a config change)
-            folder = os.path.dirname(rec.path)
-            path = identity.find_by_inode(folder, rec.dev, rec.ino)
+            was, since = rec.path, rec.updated  # (discovery below moves rec.path)
+            path = identity.find_by_inode(os.path.dirname(was), rec.dev, rec.ino)
             if path is not None and path not in matched:
                 try:
                     st = os.stat(path)
                 except OSError:
                     continue
-                log.info("found rotated file by inode", source=self.name, was=rec.path, path=path)
+                log.info("found rotated file by inode", source=self.name, was=was, path=path)
                 self._discover(path, st, initial=False, rotated=True)
             elif path is None and not rec.gone_since:
-                self._lose(rec.path, max(0, rec.size - rec.offset), "gone")
+                self._lose(was, max(0, rec.size - rec.offset), "gone")
                 self.store.update(rec, gone_since=time.time())
-            self._find_generations(rec.path, rec.updated)
+            self._find_generations(was, since)
 
     def _find_generations(self, path: str, since: float) -> None:
         """Rotated generations of `path` that appeared unseen: read them (from their
