@@ -95,6 +95,10 @@ class FileSource:
         """Bytes of deleted files kept alive by our open descriptors."""
         return sum(t.size for t in self.tailers.values() if t.state is State.DELETED and t.fd is not None)
 
+    def checkpoint_lag(self) -> dict[str, int]:
+        """Per file: bytes on disk not yet acknowledged (size - delivered offset)."""
+        return {t.path: max(0, t.size - t.record.offset) for t in list(self.tailers.values())}
+
     # -- the watcher loop --------------------------------------------------------------
     def _run(self) -> None:
         try:
