@@ -67,6 +67,7 @@ class FileSource:
         self.wake = threading.Event()
         self._stop = threading.Event()
         self.watching = threading.Event()  # set once the first discovery pass is done
+        self.started_wall = time.time()
         self.thread = threading.Thread(target=self._run, name=f"source-{name}", daemon=False)
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -142,6 +143,9 @@ class FileSource:
                 return
             for t in todo:
                 self._drain_once(t)
+                if t.compressed:
+                    self._skip_compressed(t)
+                    continue
                 self.finished[t.key] = t.pos
                 t.close()
                 del self.tailers[t.key]
@@ -159,7 +163,7 @@ class FileSource:
                 return
             if batch is not None:
                 self.queue.put(batch)
-            elif t.state is not State.READING:
+            elif t.compressed or t.state is not State.READING:
                 break
         batch = t.flush_partial(self.stats)
         if batch is not None:
@@ -182,7 +186,16 @@ class FileSource:
             if batch is not None:
                 self.queue.put(batch)
                 progressed = True
+            elif t.compressed:
+                self._skip_compressed(t)
         return progressed
+
+    def _skip_compressed(self, t: Tailer) -> None:
+        log.info("compressed file not read", source=self.name, path=t.path)
+        self.skipped.add(t.key)
+        t.close()
+        self.tailers.pop(t.key, None)
+        self.store.remove(t.record)
 
     # -- discovery and the stat pass ---------------------------------------------------
     def _rescan(self, initial: bool = False) -> None:
@@ -191,6 +204,12 @@ class FileSource:
                 self._look_at(t)
             except OSError as exc:
                 self._fail(t.path, "cannot stat file", exc)
+        # While rotations are recent, look for generations of the rotated paths that we have
+        # not read (rotations faster than our passes, names shifting under a scan); ones we
+        # did read have a checkpoint and resume at it. Repeated each pass for ROTATE_WAIT.
+        for rotated_from in {t.rotated_from for t in self.tailers.values()
+                             if t.state is State.ROTATED and t.rotated_from}:
+            self._find_generations(rotated_from, self.started_wall)
         matched = match_files(self.cfg.paths, self.cfg.exclude)
         found: list[tuple[bool, str, os.stat_result]] = []
         for path in matched:
@@ -233,7 +252,7 @@ class FileSource:
             return
         if state is State.ROTATED and was is not State.ROTATED:
             log.info("file rotated", source=self.name, path=t.path)
-            self._find_generations(t.path, t.opened_wall)
+            t.rotated_from = t.path
         if t.done_waiting:
             log.info("file released", source=self.name, path=t.path, state=state.value)
             self._retire(t)

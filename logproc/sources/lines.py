@@ -2,7 +2,8 @@
 
 Contract of `LineSplitter.feed(chunk)`:
 - returns the complete lines in `carry + chunk`, without `\\n` and without a trailing `\\r`;
-  empty lines are left out and counted in `empty`;
+  NUL bytes at the start of a line are removed (copytruncate holes); empty lines are left
+  out and counted in `empty`;
 - a line longer than `max_line_bytes` is cut into pieces at UTF-8 character boundaries;
   each piece is delivered on its own with its part number (1, 2, …) in `parts`; a line
   that keeps growing without a newline is cut as it grows, so memory stays bounded by
@@ -66,6 +67,10 @@ class LineSplitter:
         lines = complete.split(b"\n")
         if b"\r" in complete:
             lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
+        if b"\0" in complete:
+            # a run of NULs at a line start is the hole a writer without O_APPEND leaves
+            # after copytruncate: never part of a log line
+            lines = [ln.lstrip(b"\0") for ln in lines]
         empty = 0
         first_part = self._part
         self._part = 0

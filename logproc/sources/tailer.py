@@ -28,6 +28,7 @@ from logproc.sources import fingerprint
 from logproc.sources.lines import LineSplitter
 
 CHUNK = 256 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
 _streams = itertools.count()
 
 
@@ -74,6 +75,8 @@ class Tailer:
         self.opened_wall = time.time()
         self.last_read = time.monotonic()
         self.rotated_at = 0.0
+        self.compressed = False
+        self.rotated_from = ""  # the path it was rotated away from (for generation scans)
 
     @property
     def key(self) -> str:
@@ -88,6 +91,9 @@ class Tailer:
         if not data:
             if self.state is State.READING:
                 self.state = State.EOF
+            return None
+        if self.pos == 0 and data.startswith(GZIP_MAGIC):
+            self.compressed = True  # a file that was empty when opened turned out compressed
             return None
         if self.state is State.EOF:
             self.state = State.READING
