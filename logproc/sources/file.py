@@ -307,7 +307,7 @@ class FileSource:
             log.info("compressed file not read", source=self.name, path=path)
             return None
         fp_len, fp = fingerprint.head(fd, st.st_size)
-        if fp_len == fingerprint.FP_BYTES and not initial and self._looks_like_copy(path, fp, key):
+        if not initial and self._looks_like_copy(path, fd, key):
             os.close(fd)
             return None
         rec = self.store.get(key)
@@ -325,10 +325,13 @@ class FileSource:
                 rec.offset and rec.tail_hash and fingerprint.tail_hash(fd, rec.offset) != rec.tail_hash)):
             self._recover_from_copy(rec, path)
             rec = None
-            start = 0
+            start = 0  # its new content is read from the start, whatever start_at says
+        elif rec is None:
+            # start_at is for files we never saw; a position remembered for this inode
+            # belonged to a file that is gone
+            start = st.st_size if initial and self.cfg.start_at == "end" else 0
         if rec is None:
-            if start is None:
-                start = st.st_size if initial and self.cfg.start_at == "end" else 0
+            assert start is not None
             rec = FileCheckpoint(st.st_dev, st.st_ino, fp_len, fp, start, path, self.name,
                                  tail_hash=fingerprint.tail_hash(fd, start), updated=time.time(),
                                  size=st.st_size)
@@ -347,10 +350,14 @@ class FileSource:
         log.info("watching file", source=self.name, path=path, offset=t.pos)
         return t
 
-    def _looks_like_copy(self, path: str, fp: str, key: str) -> bool:
-        """A new file starting like one we tail may be a copytruncate copy in the making:
-        wait up to ROTATE_WAIT for the truncation that tells, instead of reading it twice."""
-        if not any(t.record.fp == fp and t.key != key for t in self.tailers.values()):
+    def _looks_like_copy(self, path: str, fd: int, key: str) -> bool:
+        """A new file that starts like one we tail may be a copytruncate copy in the making:
+        wait up to ROTATE_WAIT for the truncation that tells, instead of reading it twice.
+        (Two unrelated files with the same first bytes are both read, the second 5 s late.)"""
+        prints = {(t.record.fp_len, t.record.fp) for t in self.tailers.values()
+                  if t.record.fp_len and t.key != key}
+        lengths = {n for n, _ in prints}
+        if not any((n, fingerprint.digest(os.pread(fd, n, 0))) in prints for n in lengths):
             return False
         first = self.deferred.setdefault(path, time.monotonic())
         return time.monotonic() - first < ROTATE_WAIT
@@ -457,9 +464,17 @@ class FileSource:
         return True
 
     def _retire(self, t: Tailer) -> None:
-        """Close a tailer; remember how far it read until that is acknowledged."""
+        """Close a tailer; remember how far it handed lines out until that is acknowledged.
+
+        A rotated or deleted file will not be written again: its unterminated last line is
+        delivered now, like `--once` does."""
         deleted = t.state is State.DELETED
-        self.finished[t.key] = t.pos
+        if t.fd is not None and t.state in (State.ROTATED, State.DELETED):
+            batch = t.flush_partial(self.stats)
+            if batch is not None:
+                self.queue.put(batch)
+        if not deleted:  # a deleted file's inode may come back as another file
+            self.finished[t.key] = t.emitted
         t.close()
         self.tailers.pop(t.key, None)
         if deleted:

@@ -1,0 +1,614 @@
+"""Model-based test of tailing and delivery (reliability research §3.3 and §3.5).
+
+A hypothesis state machine runs random sequences of file operations and daemon faults
+against logproc and checks what it delivers against a model of what was written:
+
+- actions: write N numbered lines; write a partial line, then later its rest; rotate
+  (rename to `NAME.log.K` in the same folder, a name the glob does not match, sometimes with
+  late writes through the old descriptor, then create); copytruncate (copy to `NAME.log.K`,
+  truncate); truncate in place; delete; create a file (a new name or a deleted one's);
+  stop logproc gracefully or by a crash, and start it again; pause; wait for delivery.
+- the model is exact: every complete line written arrives, byte for byte, and nothing
+  else; no line arrives twice unless a crash happened after it was written. No line is
+  ever excused. A fault whose outcome would otherwise depend on timing is preceded by a
+  wait that settles it:
+  - truncate in place while running: first wait until every line of the file is
+    delivered; delete while running: first wait until logproc surely holds the file (one
+    of its lines delivered), then write more lines and unlink: the rest must be read from
+    the open file (and a stop first waits for that: a deleted file cannot be re-read);
+  - rotate or copytruncate while running, when logproc may not have read the file's
+    current content yet (new file, or new content since a truncation): first wait until
+    one line of that content is delivered and the inode is in the checkpoint on disk; else
+    nothing could tell the rotated file or the copy as the one it had (unread lines after
+    that are fine: they must be found in the rotated file or the copy);
+  - while logproc is stopped, a file is deleted or truncated in place only when all its
+    lines were delivered, and rotated or copytruncated only when logproc had read its
+    current content (or it is empty).
+
+logproc runs in this process for speed (a `Supervisor` on a config with a raw file sink:
+graceful stop = `shutdown()`, crash = `crash()`, which leaves on disk what a SIGKILL
+would); a smaller run drives the real command the same way (SIGTERM and SIGKILL).
+
+Environment: LOGPROC_MODEL_EXAMPLES (default 300), LOGPROC_MODEL_STEPS (35),
+LOGPROC_MODEL_PROCESS_EXAMPLES (10), LOGPROC_MODEL_WAIT (seconds a line may take, 5).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from logproc.config import load_text
+from logproc.daemon.supervisor import Supervisor
+from logproc.testing import Daemon, LogWriter, check_sequence, wait_for
+
+EXAMPLES = int(os.environ.get("LOGPROC_MODEL_EXAMPLES", "300"))
+STEPS = int(os.environ.get("LOGPROC_MODEL_STEPS", "35"))
+PROCESS_EXAMPLES = int(os.environ.get("LOGPROC_MODEL_PROCESS_EXAMPLES", "10"))
+WAIT = float(os.environ.get("LOGPROC_MODEL_WAIT", "5"))
+MAX_LIVE = 4  # files under the glob at once
+LINE = re.compile(rb"seq=(\d+) ")
+EXERCISED: Counter[str] = Counter()  # steps run, by kind: the faults must really happen
+
+CONFIG = """\
+[daemon]
+state_dir = "{dir}/state"
+metrics_address = ""
+watch_config = false
+checkpoint_interval = 0.05
+shutdown_timeout = 10
+log_level = "info"
+
+[sources.app]
+paths = ["{dir}/logs/*.log"]
+
+[sinks.out]
+type = "file"
+path = "{dir}/out/all.log"
+format = "raw"
+"""
+
+
+# -- two ways to run logproc ------------------------------------------------------------
+def _signal_pipe(sup: Supervisor) -> list[tuple[int, int]]:
+    fds = [getattr(sup.signals, name, None) for name in ("_r", "_w")]
+    return [(fd, os.fstat(fd).st_ino) for fd in fds if isinstance(fd, int)]
+
+
+class InProcess:
+    """The supervisor in this process: stop = `shutdown()`, kill = `crash()`."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.sup: Supervisor | None = None
+        self._pipe: list[tuple[int, int]] = []
+        self.read_failures = 0
+
+    @property
+    def running(self) -> bool:
+        return self.sup is not None
+
+    def start(self) -> None:
+        self.sup = Supervisor(load_text(self.config.read_text(), self.config))
+        self._pipe = _signal_pipe(self.sup)
+        self.sup.start()
+        self.read_failures += self.sup.topo.store.read_failures
+
+    def stop(self) -> int:
+        assert self.sup is not None
+        code = self.sup.shutdown()
+        self._reap()
+        return code
+
+    def kill(self) -> None:
+        assert self.sup is not None
+        self.sup.crash()
+        self._reap()
+
+    def _reap(self) -> None:
+        """The supervisor is stopped: none of its threads may still run (a real process would
+        not exit, or would write checkpoints after its successor started)."""
+        sup, self.sup = self.sup, None
+        assert sup is not None
+        threads = [sup.committer.thread, *(c.thread for c in sup.consumers),
+                   *(s.thread for s in sup.topo.sources.values()),
+                   *(r.thread for r in sup.topo.runners.values())]
+        deadline = time.monotonic() + 5
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        alive = [t.name for t in threads if t.is_alive()]
+        assert not alive, f"threads still running after the supervisor stopped: {alive}"
+        # The supervisor never closes its signal self-pipe: harmless once per process, but
+        # hundreds of supervisors in one process pass fd 1024 and select() fails. Close it
+        # (only if the descriptor is still that pipe).
+        for fd, ino in self._pipe:
+            with contextlib.suppress(OSError):
+                if os.fstat(fd).st_ino == ino:
+                    os.close(fd)
+
+    def close(self) -> None:
+        if self.sup is not None:
+            self.kill()
+
+
+class Subprocess:
+    """The real `logproc run`: stop = SIGTERM, kill = SIGKILL."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.log = config.parent / "daemon.log"
+        self.daemon: Daemon | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.daemon is not None
+
+    @property
+    def read_failures(self) -> int:
+        return self.log.read_text(errors="replace").count("checkpoint file is corrupt")
+
+    def start(self) -> None:
+        self.daemon = Daemon(self.config, log_path=self.log)
+        self.daemon.wait_started()
+
+    def stop(self) -> int:
+        d, self.daemon = self.daemon, None
+        assert d is not None
+        return d.stop()
+
+    def kill(self) -> None:
+        d, self.daemon = self.daemon, None
+        assert d is not None
+        assert d.kill() == -9
+
+    def close(self) -> None:
+        if self.daemon is not None:
+            self.daemon.__exit__(None, None, None)
+            self.daemon = None
+
+
+# -- the model ---------------------------------------------------------------------------
+@dataclass
+class LogFile:
+    """A file under the glob, as the model knows it."""
+
+    name: str
+    path: Path
+    writer: LogWriter
+    content_seqs: list[int] = field(default_factory=list)  # lines written since its content began
+    unsettled: set[int] = field(default_factory=set)  # lines now in the file not known delivered
+    partial: tuple[int, bytes] | None = None  # seq and the rest of a line written in part
+    # logproc surely read the current content (since create, rotate or truncation) and has the
+    # inode in its checkpoint on disk: it can find the content's rest after a rotation or copy
+    seen: bool = False
+    history: list[str] = field(default_factory=list)
+
+
+class TailerModel(RuleBasedStateMachine):
+    runner_class: type[InProcess] | type[Subprocess] = InProcess
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dir = Path(tempfile.mkdtemp(prefix="logproc-model-"))
+        self.logs = self.dir / "logs"
+        self.logs.mkdir()
+        self.out = self.dir / "out" / "all.log"
+        self.checkpoints = self.dir / "state" / "checkpoints.json"
+        config = self.dir / "logproc.toml"
+        config.write_text(CONFIG.format(dir=self.dir))
+        self.runner = self.runner_class(config)
+        self.files: dict[str, LogFile] = {}  # live files, in creation order
+        self.deleted: list[str] = []  # names free for reuse
+        self.suffixes: Counter[str] = Counter()
+        self.next_file = 0
+        self.next_seq = 0
+        self.lines: dict[int, bytes] = {}  # seq -> the complete line written
+        self.origin: dict[int, str] = {}  # seq -> where it was written (failure messages)
+        self.undelivered: set[int] = set()
+        self.crash_exposed: set[int] = set()  # lines written before the last crash: may repeat
+        self.unlinked: set[int] = set()  # lines of files deleted while running, maybe not read yet
+        self.counts: Counter[int] = Counter()
+        self.out_pos = 0
+        self.out_rest = b""
+        self.problems: list[str] = []
+        self.steps: list[str] = []  # what this example did so far, for failure messages
+
+    def _step(self, text: str) -> None:
+        self.steps.append(f"{len(self.steps)}: {text}")
+        kind = "partial" if "bytes of seq" in text else text.split(maxsplit=1)[0]
+        EXERCISED[kind + (" (stopped)" if text.endswith("(stopped)") else "")] += 1
+
+    def _fail(self, message: str) -> AssertionError:
+        return AssertionError(f"{message}\nsteps so far:\n  " + "\n  ".join(self.steps[-40:]))
+
+    # -- writing -------------------------------------------------------------------------
+    @staticmethod
+    def _line(seq: int, f: LogFile) -> bytes:
+        return f"seq={seq} {f.name} {'.' * (seq % 11)} end\n".encode()
+
+    def _expect(self, seq: int, f: LogFile, where: str, current: bool = True) -> None:
+        self.lines[seq] = self._line(seq, f)
+        self.origin[seq] = where
+        self.undelivered.add(seq)
+        if current:
+            f.unsettled.add(seq)
+            f.content_seqs.append(seq)
+
+    def _write(self, f: LogFile, n: int, current: bool = True, where: str | None = None) -> None:
+        if not n:
+            return
+        where = where or f"{f.name} after [{', '.join(f.history[-3:]) or 'create'}]"
+        seqs = range(self.next_seq, self.next_seq + n)
+        self.next_seq += n
+        for seq in seqs:
+            self._expect(seq, f, where, current)
+        f.writer.write(b"".join(self.lines[s] for s in seqs))
+
+    def _finish_partial(self, f: LogFile) -> None:
+        if f.partial is not None:
+            seq, rest = f.partial
+            f.partial = None
+            f.writer.write(rest)
+            self._expect(seq, f, f"{f.name} partial line after [{', '.join(f.history[-3:]) or 'create'}]")
+
+    def _create(self, lines: int, reuse: bool = False) -> LogFile:
+        reuse = reuse and bool(self.deleted)
+        if reuse:
+            name = self.deleted.pop(0)
+        else:
+            name = f"f{self.next_file}.log"
+            self.next_file += 1
+        path = self.logs / name
+        f = LogFile(name, path, LogWriter(path))
+        f.history.append("create" + (" (name reused)" if reuse else ""))
+        self.files[name] = f
+        self._write(f, lines)
+        return f
+
+    def _target(self, f: LogFile) -> Path:
+        self.suffixes[f.name] += 1
+        return self.logs / f"{f.name}.{self.suffixes[f.name]}"
+
+    # -- observing delivery --------------------------------------------------------------
+    def _poll(self) -> None:
+        """Read what was delivered since the last poll (complete lines only)."""
+        try:
+            with open(self.out, "rb") as fh:
+                fh.seek(self.out_pos)
+                data = fh.read()
+        except FileNotFoundError:
+            return
+        self.out_pos += len(data)
+        data = self.out_rest + data
+        cut = data.rfind(b"\n") + 1
+        self.out_rest = data[cut:]
+        for line in data[:cut].splitlines(keepends=True):
+            m = LINE.match(line)
+            seq = int(m.group(1)) if m else -1
+            if self.lines.get(seq) != line:
+                self.problems.append(f"delivered a line never written as such: {line!r}"
+                                     + (f" (seq={seq}: {self.origin[seq]})" if seq in self.origin else ""))
+                continue
+            self.counts[seq] += 1
+            if self.counts[seq] > 1 and seq not in self.crash_exposed:
+                self.problems.append(f"seq={seq} ({self.origin[seq]}) delivered {self.counts[seq]} times,"
+                                     " with no crash since it was written")
+            self.undelivered.discard(seq)
+
+    def _describe(self, seqs: set[int]) -> str:
+        shown = sorted(seqs)[:12]
+        by_origin: dict[str, list[int]] = {}
+        for s in shown:
+            by_origin.setdefault(self.origin[s], []).append(s)
+        more = f" and {len(seqs) - len(shown)} more" if len(seqs) > len(shown) else ""
+        return "; ".join(f"{o}: {ss}" for o, ss in by_origin.items()) + more
+
+    def _wait(self, done: Callable[[], bool], what: str, missing: Callable[[], set[int]]) -> None:
+        def ready() -> bool:
+            self._poll()
+            return bool(self.problems) or done()
+
+        try:
+            wait_for(ready, WAIT, 0.005, what=what)
+        except AssertionError:
+            raise self._fail(f"timed out after {WAIT}s waiting for {what}; "
+                             f"undelivered: {self._describe(missing())}") from None
+        self._check_problems()
+
+    def _check_problems(self) -> None:
+        if self.problems:
+            raise self._fail("\n".join(self.problems[:20]))
+
+    def _settle_all(self, what: str = "every line written so far to be delivered") -> None:
+        self._wait(lambda: not self.undelivered, what, lambda: self.undelivered)
+        for f in self.files.values():
+            f.unsettled.clear()
+
+    def _settle_file(self, f: LogFile) -> None:
+        self._wait(lambda: not (f.unsettled & self.undelivered), f"every line of {f.name} to be delivered",
+                   lambda: f.unsettled & self.undelivered)
+        f.unsettled.clear()
+
+    def _checkpointed(self, st_: os.stat_result) -> bool:
+        try:
+            doc = orjson.loads(self.checkpoints.read_bytes())
+        except (OSError, ValueError):
+            return False
+        return any(isinstance(r, dict) and r.get("dev") == st_.st_dev and r.get("ino") == st_.st_ino
+                   for r in doc.get("files", []))
+
+    def _ensure_seen(self, f: LogFile) -> None:
+        """Make sure logproc read the file's current content (one line of it delivered: its
+        fingerprint is then unique) and has its inode in the checkpoint on disk."""
+        if f.seen:
+            return
+        self._finish_partial(f)
+        if not f.content_seqs:
+            self._write(f, 1)
+        st_ = os.stat(f.path)
+        self._wait(lambda: any(s not in self.undelivered for s in f.content_seqs) and self._checkpointed(st_),
+                   f"a line of {f.name}'s current content delivered and its checkpoint on disk",
+                   lambda: set(f.content_seqs) & self.undelivered)
+        f.seen = True
+
+    @staticmethod
+    def _new_content(f: LogFile) -> None:
+        f.content_seqs, f.unsettled, f.seen = [], set(), False
+
+    # -- which file a rule acts on -------------------------------------------------------
+    def _choose(self, i: int, ok: Callable[[LogFile], bool]) -> LogFile:
+        candidates = [f for f in self.files.values() if ok(f)]
+        return candidates[i % len(candidates)]
+
+    def _any(self, ok: Callable[[LogFile], bool]) -> bool:
+        return any(ok(f) for f in self.files.values())
+
+    def _known(self, f: LogFile) -> bool:
+        """Rotating or copying it loses nothing: logproc follows it, its checkpoint knows its
+        content, or it is empty."""
+        return (self.runner.running or f.seen
+                or (f.partial is None and f.path.stat().st_size == 0))
+
+    def _settled(self, f: LogFile) -> bool:
+        """Deleting or truncating it loses nothing (logproc running waits first)."""
+        return self.runner.running or (not f.unsettled and f.partial is None)
+
+    # -- rules ---------------------------------------------------------------------------
+    @initialize(start=st.booleans(), files=st.integers(0, 2), lines=st.integers(0, 5))
+    def init(self, start: bool, files: int, lines: int) -> None:
+        self._step(f"init: {files} files of {lines} lines, then {'start' if start else 'stay stopped'}")
+        for _ in range(files):
+            self._create(lines)
+        if start:
+            self.runner.start()
+
+    @precondition(lambda self: len(self.files) < MAX_LIVE)
+    @rule(lines=st.integers(0, 5), reuse=st.booleans())
+    def create_file(self, lines: int, reuse: bool) -> None:
+        f = self._create(lines, reuse)
+        self._step(f"create {f.name} with {lines} lines" + (" (name reused)" if "reused" in f.history[-1] else ""))
+
+    @precondition(lambda self: self.files)
+    @rule(i=st.integers(0, 7), n=st.integers(1, 20))
+    def write_lines(self, i: int, n: int) -> None:
+        f = self._choose(i, lambda f: True)
+        self._step(f"write {n} lines to {f.name} (from seq={self.next_seq})")
+        self._finish_partial(f)
+        self._write(f, n)
+
+    @precondition(lambda self: self.files)
+    @rule(i=st.integers(0, 7), n=st.integers(0, 3), cut=st.integers(0, 99))
+    def write_partial(self, i: int, n: int, cut: int) -> None:
+        f = self._choose(i, lambda f: True)
+        self._finish_partial(f)
+        self._write(f, n)
+        seq = self.next_seq
+        self.next_seq += 1
+        line = self._line(seq, f)
+        k = 1 + cut % (len(line) - 1)  # at least one byte in each part; the newline in the rest
+        f.writer.write(line[:k])
+        f.partial = (seq, line[k:])
+        self._step(f"write {n} lines then {k} bytes of seq={seq} to {f.name}")
+
+    @precondition(lambda self: self._any(lambda f: f.partial is not None))
+    @rule(i=st.integers(0, 7))
+    def finish_partial(self, i: int) -> None:
+        f = self._choose(i, lambda f: f.partial is not None)
+        self._step(f"finish the partial line of {f.name}")
+        self._finish_partial(f)
+
+    @precondition(lambda self: self._any(self._known))
+    @rule(i=st.integers(0, 7), late=st.integers(0, 3))
+    def rotate(self, i: int, late: int) -> None:
+        """rename+create; `late` lines go through the old descriptor after the rename."""
+        f = self._choose(i, self._known)
+        if self.runner.running:
+            self._ensure_seen(f)
+        self._finish_partial(f)
+        target = self._target(f)
+        os.rename(f.path, target)
+        if f.seen:
+            self._write(f, late, current=False, where=f"late write to {target.name}")
+        f.writer.close()
+        f.writer = LogWriter(f.path)
+        self._step(f"rotate {f.name} to {target.name} with {late if f.seen else 0} late lines"
+                   + ("" if self.runner.running else " (stopped)"))
+        f.history.append(f"rotate to {target.name}" + (" while stopped" if not self.runner.running else ""))
+        self._new_content(f)
+
+    @precondition(lambda self: self._any(self._known))
+    @rule(i=st.integers(0, 7))
+    def copytruncate(self, i: int) -> None:
+        f = self._choose(i, self._known)
+        if self.runner.running:
+            self._ensure_seen(f)
+        self._finish_partial(f)
+        target = self._target(f)
+        f.writer.copytruncate(target)
+        self._step(f"copytruncate {f.name} to {target.name}" + ("" if self.runner.running else " (stopped)"))
+        f.history.append(f"copytruncate to {target.name}" + (" while stopped" if not self.runner.running else ""))
+        self._new_content(f)  # what it held is in the copy now
+
+    @precondition(lambda self: self._any(self._settled))
+    @rule(i=st.integers(0, 7))
+    def truncate(self, i: int) -> None:
+        """Truncate in place (`: > file`); running: once its lines are delivered."""
+        f = self._choose(i, self._settled)
+        if self.runner.running:
+            self._finish_partial(f)
+            self._settle_file(f)
+        os.truncate(f.path, 0)
+        self._step(f"truncate {f.name}" + ("" if self.runner.running else " (stopped)"))
+        f.history.append("truncate" + (" while stopped" if not self.runner.running else ""))
+        self._new_content(f)
+
+    @precondition(lambda self: self._any(self._settled))
+    @rule(i=st.integers(0, 7), n=st.integers(0, 5))
+    def delete(self, i: int, n: int) -> None:
+        """Unlink; running: once logproc holds it, after `n` more lines it must read from the
+        open file."""
+        f = self._choose(i, self._settled)
+        if self.runner.running:
+            self._ensure_seen(f)
+            self._finish_partial(f)
+            self._write(f, n, where=f"{f.name} written just before its deletion")
+            self.unlinked |= f.unsettled
+        os.unlink(f.path)
+        self._step(f"delete {f.name}" + (f" after {n} more lines" if self.runner.running else " (stopped)"))
+        f.writer.close()
+        del self.files[f.name]
+        self.deleted.append(f.name)
+
+    @precondition(lambda self: self.runner.running)
+    @rule(crash=st.booleans(), settle=st.booleans())
+    def stop(self, crash: bool, settle: bool) -> None:
+        self._step(("crash" if crash else "graceful stop") + (" once all is delivered" if settle else ""))
+        if settle:
+            self._settle_all()
+        # a deleted file cannot be read after a restart: its rest must be read before the stop
+        self._wait(lambda: not (self.unlinked & self.undelivered), "the rest of deleted files before a stop",
+                   lambda: self.unlinked & self.undelivered)
+        self.unlinked.clear()
+        if crash:
+            self.crash_exposed = set(self.lines)
+            self.runner.kill()
+        else:
+            code = self.runner.stop()
+            assert code == 0, f"graceful stop exited {code}"
+        for f in self.files.values():
+            f.history.append("crash" if crash else "stop")
+
+    @precondition(lambda self: self.runner.running)
+    @rule(crash=st.booleans())
+    def restart(self, crash: bool) -> None:
+        """Stop and start again at once (SIGKILL, or SIGTERM, then a new process)."""
+        self.stop(crash, settle=False)
+        self.start()
+
+    @precondition(lambda self: not self.runner.running)
+    @rule()
+    def start(self) -> None:
+        self._step("start")
+        self.runner.start()
+        for f in self.files.values():
+            f.history.append("start")
+
+    @precondition(lambda self: self.runner.running)
+    @rule(ms=st.integers(0, 40))
+    def pause(self, ms: int) -> None:
+        self._step(f"pause {ms} ms")
+        time.sleep(ms / 1000)
+
+    @precondition(lambda self: self.runner.running)
+    @rule()
+    def settle(self) -> None:
+        self._step("wait until all is delivered")
+        self._settle_all()
+
+    # -- invariants ----------------------------------------------------------------------
+    @invariant()
+    def delivered_only_written_lines_no_undue_duplicates(self) -> None:
+        self._poll()
+        self._check_problems()
+
+    def teardown(self) -> None:
+        failed = sys.exc_info()[1] is not None  # a step failed: report that, just clean up
+        try:
+            if not failed:
+                self._final_check()
+        finally:
+            self.runner.close()
+            for f in self.files.values():
+                with contextlib.suppress(OSError):
+                    f.writer.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _final_check(self) -> None:
+        for f in self.files.values():
+            self._finish_partial(f)
+        if not self.runner.running:
+            self.runner.start()
+        self._settle_all("every line to be delivered at the end")
+        code = self.runner.stop()
+        assert code == 0, f"graceful stop exited {code}"
+        self._poll()
+        self._check_problems()
+        data = self.out.read_bytes() if self.out.exists() else b""
+        report = check_sequence(data, set(self.lines), allow_dups=len(data) if self.crash_exposed else 0)
+        assert not report.missing
+        assert self.runner.read_failures == 0, "a checkpoint file was found corrupt"
+
+
+class ProcessModel(TailerModel):
+    runner_class = Subprocess
+
+
+def _settings(examples: int, steps: int) -> settings:
+    # shrinking a failure takes minutes: opt in with LOGPROC_MODEL_SHRINK=1 when debugging
+    phases = list(Phase) if os.environ.get("LOGPROC_MODEL_SHRINK") else [Phase.generate]
+    return settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow], phases=phases)
+
+
+# Known open bugs (issue 4 stays open until this passes): random sequences that combine
+# copytruncate, rotation, deletion with name reuse and restarts still find duplicated
+# lines and, rarely, lines not delivered. Not strict, so a fix shows as XPASS.
+@pytest.mark.xfail(reason="combined rotate/copytruncate/delete/restart sequences find duplicates "
+                   "and rare losses (issue 4 open)", strict=False)
+@pytest.mark.timeout(900)  # ~60 s when it passes; a failure is shrunk, which takes longer
+def test_tailer_model_in_process() -> None:
+    EXERCISED.clear()
+    run_state_machine_as_test(TailerModel, settings=_settings(EXAMPLES, STEPS))
+    faults = {"rotate", "copytruncate", "truncate", "delete"}
+    wanted = faults | {f"{f} (stopped)" for f in faults} | {"crash", "graceful", "partial", "finish", "create"}
+    assert wanted <= EXERCISED.keys(), f"never exercised: {wanted - EXERCISED.keys()}"
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(600)
+def test_tailer_model_real_command_with_sigkill() -> None:
+    EXERCISED.clear()
+    run_state_machine_as_test(ProcessModel, settings=_settings(PROCESS_EXAMPLES, 20))
+    assert EXERCISED["crash"] and EXERCISED["graceful"], dict(EXERCISED)
