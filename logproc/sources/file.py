@@ -307,12 +307,14 @@ class FileSource:
             log.info("compressed file not read", source=self.name, path=path)
             return None
         fp_len, fp = fingerprint.head(fd, st.st_size)
-        if not initial and self._looks_like_copy(path, fd, key):
-            os.close(fd)
-            return None
         rec = self.store.get(key)
         if rec is not None and rec.source != self.name:
             rec = None
+        # only a file we never saw can be a copy in the making; a known one (a rotated file
+        # found again after a restart) must not wait: nothing would look for it again
+        if rec is None and not initial and self._looks_like_copy(path, fd, key):
+            os.close(fd)
+            return None
         if rec is not None and not fingerprint.matches(fd, rec.fp_len, rec.fp):
             # other first bytes under a known inode: truncated and rewritten while we were
             # away (its copy may hold the rest), or the inode was reused by a new file
