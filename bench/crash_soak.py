@@ -10,11 +10,13 @@ SIGKILLed at `--kills` random moments and restarted each time. At the end a fina
 delivers everything and is stopped with SIGTERM (exit 0 expected), then `run --once` must
 add nothing.
 
-Reported: lines written, missing (must be 0), duplicates in total and per kill (p50, p90,
-max; the duplicates of a kill are the lines the run after it delivered that an earlier run
-had delivered already), the in-flight bound they are compared to, checkpoint read failures
-(`"checkpoint file is corrupt"` in logproc's own log; must be 0), and wall time.
-Exit status 1 when anything is missing or a checkpoint could not be read.
+Reported: lines written, missing (must be 0), malformed output lines (not exactly as
+written: a write torn by a kill, then appended to), duplicates in total and per kill (p50,
+p90, max; the duplicates of a kill are the lines the run after it delivered that an
+earlier run had delivered already), the in-flight bound they are compared to, checkpoint
+read failures (`"checkpoint file is corrupt"` in logproc's own log; must be 0), and wall
+time. Exit status 1 when anything is missing, a line was delivered that was never
+written, or a checkpoint could not be read.
 
     .venv/bin/python bench/crash_soak.py                      # 200 kills, 2,000,000 lines
     .venv/bin/python bench/crash_soak.py --kills 20 --lines 200000
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import shutil
 import signal
 import statistics
@@ -43,6 +46,7 @@ from logproc.testing import Daemon, LogWriter, numbered  # noqa: E402
 BLOCK = 1000  # lines per write
 CHUNK = 256 * 1024  # bytes a tailer reads at once (logproc.sources.tailer.CHUNK)
 CORRUPT = "checkpoint file is corrupt"
+SEQ = re.compile(rb"seq=(\d+)")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -76,15 +80,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 class Output:
     """Reads the sink's file incrementally: total lines and distinct sequence numbers."""
 
-    def __init__(self, path: Path, total: int) -> None:
+    def __init__(self, path: Path, total: int, pad: int) -> None:
         self.path = path
         self.total = total
+        self.tail = b" " + b"x" * pad  # how every line written ends
         self.pos = 0
         self.rest = b""
         self.seen = bytearray(total)
         self.lines = 0
         self.distinct = 0
         self.unexpected = 0
+        self.malformed: list[bytes] = []  # lines not exactly as written (e.g. torn by a kill)
         self.lock = threading.Lock()
 
     def poll(self) -> int:
@@ -102,16 +108,18 @@ class Output:
             seen = self.seen
             for line in data[:cut].splitlines():
                 self.lines += 1
-                try:
-                    n = int(line.split(b" ", 1)[0][4:])
-                except ValueError:
+                numbers = SEQ.findall(line)
+                if len(numbers) != 1 or not line.endswith(self.tail):
+                    self.malformed.append(line)
+                if not numbers:
                     self.unexpected += 1
-                    continue
-                if not 0 <= n < self.total:
-                    self.unexpected += 1
-                elif not seen[n]:
-                    seen[n] = 1
-                    self.distinct += 1
+                for m in numbers:
+                    n = int(m)
+                    if not 0 <= n < self.total:
+                        self.unexpected += 1
+                    elif not seen[n]:
+                        seen[n] = 1
+                        self.distinct += 1
             return self.distinct
 
 
@@ -193,11 +201,8 @@ def per_run_duplicates(out: Path, edges: list[int], total: int) -> tuple[list[in
     for k in range(len(edges) - 1):
         run_dups = 0
         lo, hi = total, -1
-        for line in data[edges[k]:edges[k + 1]].splitlines():
-            try:
-                n = int(line.split(b" ", 1)[0][4:])
-            except ValueError:
-                continue
+        for m in SEQ.finditer(data, edges[k], edges[k + 1]):
+            n = int(m.group(1))
             if 0 <= n < total:
                 if seen[n]:
                     run_dups += 1
@@ -231,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"crash soak: {args.lines} lines over {args.files} files, rotate every {args.rotate_every},"
           f" {args.kills} kills, seed {seed}, in {work}", flush=True)
 
-    out = Output(out_path, args.lines)
+    out = Output(out_path, args.lines, args.pad)
     writer = Writer(work / "logs", args, out)
     points = sorted(rng.randrange(1, args.lines) for _ in range(args.kills))
     bounds: list[int] = []  # output size when each killed run was dead
@@ -308,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"lines written:            {writer.written}")
     print(f"lines delivered:          {out.lines} ({out.distinct} distinct, {out.unexpected} unexpected)")
     print(f"missing:                  {missing}" + (f"  e.g. {first_missing}" if missing else ""))
+    print(f"malformed lines:          {len(out.malformed)}"
+          + (f" (a kill tore a write and the next run appended to the partial line), e.g."
+             f" {out.malformed[0][:60]!r}…{out.malformed[0][-40:]!r}" if out.malformed else ""))
     print(f"duplicates total:         {dups}")
     print(f"duplicates per kill:      p50 {percentile(per_kill, 0.5)}, p90 {percentile(per_kill, 0.9)},"
           f" max {max(per_kill, default=0)} over {len(per_kill)} kills")

@@ -423,7 +423,12 @@ class FileSource:
             except OSError:
                 at_path = None
             if at_path is not None and fingerprint.file_key(at_path) == rec.key:
-                continue  # still where it was (a glob no longer matching it is a config change)
+                # still where we last saw it, outside the globs: a rotated file or a copy
+                # we were reading when we stopped; read it to its end
+                if rec.path not in matched and at_path.st_size > rec.offset:
+                    log.info("finishing a rotated file", source=self.name, path=rec.path)
+                    self._discover(rec.path, at_path, initial=False, rotated=True)
+                continue
             was, since = rec.path, rec.updated  # (discovery below moves rec.path)
             path = identity.find_by_inode(os.path.dirname(was), rec.dev, rec.ino)
             if path is not None and path not in matched:
