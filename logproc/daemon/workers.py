@@ -15,7 +15,7 @@ import time
 from logproc.batch import Batch
 from logproc.daemon.topology import Topology
 from logproc.log import get_logger
-from logproc.sinks.base import Delivery
+from logproc.sinks.base import Delivery, noop
 
 log = get_logger("consumer")
 
@@ -79,12 +79,8 @@ class Consumer:
                     sel_entries = [entries[i] for i in kept] if entries is not None else None
             n = len(sel_raws) if route.raw_only else len(sel_entries or ())
             payload = route.formatter(None if route.raw_only else sel_entries, sel_raws)
-            deliveries.append((route.runner, Delivery(source, payload, n, _noop, batch.key)))
+            deliveries.append((route.runner, Delivery(source, payload, n, noop, batch.key)))
         ticket = self.topo.tracker.open(batch, len(deliveries))
         for runner, d in deliveries:
             d.ack = ticket.ack
             runner.submit(d)  # type: ignore[attr-defined]
-
-
-def _noop() -> None:
-    pass

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
+def noop() -> None:
+    """An acknowledgement that does nothing (before a ticket exists, or after it was used)."""
+
+
 @dataclass(slots=True)
 class Delivery:
     source: str

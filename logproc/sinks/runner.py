@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from logproc.errors import FatalSinkError, RetriableSinkError
 from logproc.log import get_logger
-from logproc.sinks.base import Delivery, Sink
+from logproc.sinks.base import Delivery, Sink, noop
 from logproc.sinks.deadletter import DeadLetters
 from logproc.sinks.retry import Backoff
 
@@ -93,7 +93,7 @@ class SinkRunner:
                          dropped_total=self.stats.dropped_full)
             if self.drop_when_full:
                 d.ack()  # best-effort: never holds a checkpoint back
-                d.ack = _noop
+                d.ack = noop
             self._inbox.append(d)
             self._depth += d.entries
             self._cond.notify_all()
@@ -197,7 +197,3 @@ class SinkRunner:
             log.info("sink reopened", sink=self.name)
         except OSError as exc:
             log.error("reopening sink failed", sink=self.name, error=str(exc))
-
-
-def _noop() -> None:
-    pass
