@@ -13,7 +13,7 @@ add nothing.
 Reported: lines written, missing (must be 0), malformed output lines (not exactly as
 written: a write torn by a kill, then appended to), duplicates in total and per kill (p50,
 p90, max; the duplicates of a kill are the lines the run after it delivered that an
-earlier run had delivered already), the in-flight bound they are compared to, checkpoint
+earlier run had delivered already), the one-batch-per-file bound they are compared to, checkpoint
 read failures (`"checkpoint file is corrupt"` in logproc's own log; must be 0), and wall
 time. Exit status 1 when anything is missing, a line was delivered that was never
 written, or a checkpoint could not be read.
@@ -307,7 +307,11 @@ def main(argv: list[str] | None = None) -> int:
     log_text = log_path.read_text(errors="replace")
     read_failures = log_text.count(CORRUPT)
     avg_line = sum(len(numbered(n, 1, tag="f0", pad=args.pad)) for n in (0, args.lines - 1)) / 2
-    bound = args.queue_size + int(CHUNK / avg_line)
+    # a sink write holds at most one batch (one read, <= CHUNK bytes) per stream, and the
+    # write after it waits for its checkpoint commit: a kill re-sends at most that write.
+    # Streams: one per file, two while a rotated file is still being finished.
+    batch = int(CHUNK / avg_line)
+    bound = 2 * args.files * batch
     first_missing = [n for n in range(args.lines) if not out.seen[n]][:10]
 
     print(f"lines written:            {writer.written}")
@@ -319,8 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"duplicates total:         {dups}")
     print(f"duplicates per kill:      p50 {percentile(per_kill, 0.5)}, p90 {percentile(per_kill, 0.9)},"
           f" max {max(per_kill, default=0)} over {len(per_kill)} kills")
-    print(f"in-flight bound:          {bound} lines (queue_size {args.queue_size} entries in the sink's inbox"
-          f" + one {CHUNK // 1024} KiB read of ~{avg_line:.0f}-byte lines);"
+    print(f"one-batch-per-file bound: {bound} lines (one {CHUNK // 1024} KiB read of ~{avg_line:.0f}-byte"
+          f" lines = {batch} lines, for {args.files} files and their rotated predecessors);"
           f" kills over it: {sum(d > bound for d in per_kill)}")
     worst = sorted(range(len(per_kill)), key=lambda i: -per_kill[i])[:3]
     if per_kill and per_kill[worst[0]] > bound:

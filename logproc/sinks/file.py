@@ -9,7 +9,11 @@ Contract:
   opened. Files are opened `O_APPEND | O_NOFOLLOW`, created 0640 with their folders;
 - `reopen()` (SIGUSR1) closes every open file; the next write creates the file at the
   configured path again, so logrotate can move the old one away. Reopen also opens the
-  non-templated path at once, so the file exists right after the signal.
+  non-templated path at once, so the file exists right after the signal;
+- every format ends each entry with a newline, so an existing file that does not end with
+  one holds the start of a write torn by a crash (a SIGKILL can stop `write` part-way).
+  Those bytes were never acknowledged and will be written again whole, so opening cuts
+  them off (logged) instead of appending to a broken line.
 """
 
 from __future__ import annotations
@@ -18,7 +22,11 @@ import os
 from collections import defaultdict
 
 from logproc.errors import FatalSinkError
+from logproc.log import get_logger
 from logproc.sinks.base import Delivery
+
+log = get_logger("sink")
+TAIL_CHUNK = 65536
 
 
 class FileSink:
@@ -42,9 +50,29 @@ class FileSink:
         fd = self._fds.get(path)
         if fd is None:
             os.makedirs(os.path.dirname(path) or ".", mode=0o750, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o640)
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o640)
+            try:
+                self._cut_torn_line(fd, path)
+            except OSError:
+                os.close(fd)
+                raise
             self._fds[path] = fd
         return fd
+
+    def _cut_torn_line(self, fd: int, path: str) -> None:
+        size = end = os.fstat(fd).st_size
+        if not size or os.pread(fd, 1, size - 1) == b"\n":
+            return
+        while end > 0:
+            start = max(0, end - TAIL_CHUNK)
+            nl = os.pread(fd, end - start, start).rfind(b"\n")
+            if nl >= 0:
+                end = start + nl + 1
+                break
+            end = start
+        os.ftruncate(fd, end)
+        log.warning("output file ended in a partial line (a write torn by a crash); cut it, "
+                    "its entries are written again", sink=self.name, path=path, bytes=size - end)
 
     def write(self, deliveries: list[Delivery]) -> None:
         if self.templated:

@@ -157,6 +157,10 @@ class FileSource:
         while not self._stop.is_set():
             try:
                 batch = t.read(self.stats)
+                if t.replaced:
+                    t.replaced = False
+                    self._truncated(t)  # `t` now reads the copy, or this file again from 0
+                    continue
             except OSError as exc:
                 self.read_errors += 1
                 self._fail(t.path, "cannot read file", exc)
@@ -179,6 +183,10 @@ class FileSource:
                 continue
             try:
                 batch = t.read(self.stats)
+                if t.replaced:
+                    t.replaced = False
+                    self._truncated(t)
+                    continue
             except OSError as exc:
                 self._fail(t.path, "cannot read file", exc)
                 self._retire(t)
@@ -355,14 +363,40 @@ class FileSource:
     def _looks_like_copy(self, path: str, fd: int, key: str) -> bool:
         """A new file that starts like one we tail may be a copytruncate copy in the making:
         wait up to ROTATE_WAIT for the truncation that tells, instead of reading it twice.
-        (Two unrelated files with the same first bytes are both read, the second 5 s late.)"""
-        prints = {(t.record.fp_len, t.record.fp) for t in self.tailers.values()
-                  if t.record.fp_len and t.key != key}
-        lengths = {n for n, _ in prints}
-        if not any((n, fingerprint.digest(os.pread(fd, n, 0))) in prints for n in lengths):
-            return False
-        first = self.deferred.setdefault(path, time.monotonic())
-        return time.monotonic() - first < ROTATE_WAIT
+        (Two unrelated files with the same first bytes are both read, the second 5 s late;
+        a new empty file is read once it has content.)"""
+        if self._copy_of_tailed(fd, key):
+            first = self.deferred.setdefault(path, time.monotonic())
+            return time.monotonic() - first < ROTATE_WAIT
+        self.deferred.pop(path, None)
+        return False
+
+    def _copy_of_tailed(self, fd: int, key: str) -> bool:
+        """Could this file be a copy of a tailed file, made but not yet truncated?
+
+        An empty file could be one that `cp` just created. Otherwise its first n bytes
+        (n = min(size, FP_BYTES)) must equal a tailed file's: all covered by that file's
+        fingerprint, or, when its fingerprint is shorter (it has grown since), compared
+        with the tailed file itself. A fingerprint of a few bytes alone proves nothing:
+        every line may start with the same timestamp or `seq=`. (Limit: a copy caught
+        part-written, shorter than the fingerprint, is not recognised; `cp` writes the
+        first block in one call, so that window is tiny.)"""
+        known = [t for t in self.tailers.values() if t.key != key and t.record.fp_len]
+        head = os.pread(fd, fingerprint.FP_BYTES, 0)
+        if not head:
+            return any(t.fd is not None for t in known)
+        n = len(head)
+        digests: dict[int, str] = {}
+        for t in known:
+            fp_len = t.record.fp_len
+            if fp_len > n:
+                continue
+            d = digests.get(fp_len)
+            if d is None:
+                d = digests[fp_len] = fingerprint.digest(head[:fp_len])
+            if d == t.record.fp and (fp_len == n or (t.fd is not None and os.pread(t.fd, n, 0) == head)):
+                return True
+        return False
 
     # -- faults ------------------------------------------------------------------------
     def _truncated(self, t: Tailer) -> None:
@@ -414,7 +448,13 @@ class FileSource:
         self.tailers[t.key] = t
 
     def _reconcile(self, matched: set[str]) -> None:
-        """At start-up: checkpointed files of this source that are not where they were."""
+        """At start-up: checkpointed files of this source that are not where they were.
+
+        Every record is found again (and its truncation or copy resolved) before any
+        generation is read as a new file: otherwise a copytruncate copy made while we were
+        stopped could be taken for a new generation and read from its start, before the
+        record that knows how far it was read claims it."""
+        moved: list[tuple[str, float]] = []
         for rec in self.store.records():
             if rec.source != self.name or rec.key in self.tailers:
                 continue
@@ -430,6 +470,7 @@ class FileSource:
                     self._discover(rec.path, at_path, initial=False, rotated=True)
                 continue
             was, since = rec.path, rec.updated  # (discovery below moves rec.path)
+            moved.append((was, since))
             path = identity.find_by_inode(os.path.dirname(was), rec.dev, rec.ino)
             if path is not None and path not in matched:
                 try:
@@ -441,6 +482,7 @@ class FileSource:
             elif path is None and not rec.gone_since:
                 self._lose(was, max(0, rec.size - rec.offset), "gone")
                 self.store.update(rec, gone_since=time.time())
+        for was, since in moved:
             self._find_generations(was, since)
 
     def _find_generations(self, path: str, since: float) -> None:

@@ -77,6 +77,8 @@ class Tailer:
         self.rotated_at = 0.0
         self.compressed = False
         self.rotated_from = ""  # the path it was rotated away from (for generation scans)
+        self.tail_bytes: bytes | None = None  # the last TAIL_BYTES bytes read (None: not yet)
+        self.replaced = False  # `read` found other bytes before its position: truncated
 
     @property
     def key(self) -> str:
@@ -84,10 +86,31 @@ class Tailer:
 
     # -- reading -----------------------------------------------------------------------
     def read(self, stats: ReadStats, chunk: int = CHUNK) -> Batch | None:
-        """Read up to `chunk` bytes; a batch of the complete lines, or None."""
+        """Read up to `chunk` bytes; a batch of the complete lines, or None.
+
+        Each read also re-reads the `TAIL_BYTES` bytes before the position (one `pread`,
+        no extra call) and compares them with what was read there: a file truncated and
+        rewritten past our position between two reads (or between adoption and the first
+        read) sets `replaced` instead of splicing its new bytes onto our partial line; the
+        owner handles it as a truncation.
+        """
         if self.fd is None:
             return None
-        data = os.pread(self.fd, chunk, self.pos)
+        back = min(self.pos, fingerprint.TAIL_BYTES)
+        raw = os.pread(self.fd, chunk + back, self.pos - back)
+        if back:
+            before = raw[:back]
+            if self.tail_bytes is not None:
+                same = before == self.tail_bytes[-back:]
+            else:  # first read since adoption: only the checkpoint's hash is known
+                same = self.pos != self.emitted or not self.emitted_tail or (
+                    len(before) == back and fingerprint.digest(before) == self.emitted_tail)
+            if not same:
+                self.replaced = True
+                return None
+            data = raw[back:]
+        else:
+            data = raw
         if not data:
             if self.state is State.READING:
                 self.state = State.EOF
@@ -99,6 +122,7 @@ class Tailer:
             self.state = State.READING
         self.last_read = time.monotonic()
         self.pos += len(data)
+        self.tail_bytes = raw[-fingerprint.TAIL_BYTES:]
         self.size = max(self.size, self.pos)
         self.seen_size = max(self.seen_size, self.pos)
         stats.bytes += len(data)
@@ -109,21 +133,30 @@ class Tailer:
         split = self.splitter.feed(data)
         stats.empty += split.empty
         stats.pieces += split.pieces
-        return self._batch(split.lines, split.parts, self.pos - self.splitter.pending, stats)
+        end = self.pos - self.splitter.pending
+        # the batch's tail hash from the bytes in hand when they reach back far enough
+        keep = len(raw) - self.splitter.pending
+        reach = keep >= min(end, fingerprint.TAIL_BYTES)
+        tail = raw[max(0, keep - fingerprint.TAIL_BYTES):keep] if reach else None
+        return self._batch(split.lines, split.parts, end, stats, tail)
 
     def flush_partial(self, stats: ReadStats) -> Batch | None:
         """At the end of a `--once` run: hand out the unterminated last line."""
         split = self.splitter.flush()
         if not split.lines:
             return None
-        return self._batch(split.lines, split.parts, self.pos, stats)
+        return self._batch(split.lines, split.parts, self.pos, stats, self.tail_bytes)
 
-    def _batch(self, lines: list[bytes], parts: list[int] | None, end: int, stats: ReadStats) -> Batch | None:
+    def _batch(self, lines: list[bytes], parts: list[int] | None, end: int, stats: ReadStats,
+               tail_bytes: bytes | None = None) -> Batch | None:
         if end <= self.emitted:
             return None
         assert self.fd is not None
         stats.lines += len(lines)
-        tail = fingerprint.tail_hash(self.fd, end)
+        if tail_bytes is not None and len(tail_bytes) == min(end, fingerprint.TAIL_BYTES):
+            tail = fingerprint.digest(tail_bytes)
+        else:
+            tail = fingerprint.tail_hash(self.fd, end)
         batch = Batch(self.source, self.stream, self.path, lines, self.emitted, end, time.time(),
                       self.priority, parts, self.record, tail)
         self.emitted = end
@@ -164,6 +197,7 @@ class Tailer:
         self.pos = self.emitted = record.offset
         self.emitted_tail = record.tail_hash
         self.seen_size = self.size
+        self.tail_bytes = None
         self.splitter.reset()
         if self.state in (State.EOF, State.SUSPENDED):
             self.state = State.READING

@@ -41,7 +41,9 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,6 +91,17 @@ type = "file"
 path = "{dir}/out/all.log"
 format = "raw"
 """
+
+
+def _thread_stacks() -> str:
+    """Where logproc's threads are (in-process runs): what a timeout needs to be explained."""
+    names = {t.ident: t.name for t in threading.enumerate()}
+    out = []
+    for ident, frame in sys._current_frames().items():
+        name = names.get(ident, "?")
+        if name.startswith(("source-", "sink-", "consumer", "committer")):
+            out.append(f"thread {name}:\n" + "".join(traceback.format_stack(frame)[-6:]))
+    return "\n".join(out)
 
 
 # -- two ways to run logproc ------------------------------------------------------------
@@ -241,7 +254,24 @@ class TailerModel(RuleBasedStateMachine):
         EXERCISED[kind + (" (stopped)" if text.endswith("(stopped)") else "")] += 1
 
     def _fail(self, message: str) -> AssertionError:
-        return AssertionError(f"{message}\nsteps so far:\n  " + "\n  ".join(self.steps[-40:]))
+        return AssertionError(f"{message}\nsteps so far:\n  " + "\n  ".join(self.steps[-40:])
+                              + "\n" + self._evidence())
+
+    def _evidence(self) -> str:
+        """The files (inode, size) and the checkpoints on disk: enough to explain a failure."""
+        files = []
+        for p in sorted(self.logs.iterdir()):
+            with contextlib.suppress(OSError):
+                st_ = p.stat()
+                files.append(f"{p.name}: ino {st_.st_ino}, {st_.st_size} bytes")
+        try:
+            doc = orjson.loads(self.checkpoints.read_bytes())
+            recs = [f"ino {r['ino']} {os.path.basename(r['path'])} offset {r['offset']} fp_len {r['fp_len']}"
+                    for r in doc["files"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            recs = [f"(unreadable: {exc})"]
+        return ("files: " + "; ".join(files) + "\ncheckpoints: " + "; ".join(recs)
+                + f"\noutput: {self.out_pos} bytes read")
 
     # -- writing -------------------------------------------------------------------------
     @staticmethod
@@ -314,7 +344,7 @@ class TailerModel(RuleBasedStateMachine):
             self.counts[seq] += 1
             if self.counts[seq] > 1 and seq not in self.crash_exposed:
                 self.problems.append(f"seq={seq} ({self.origin[seq]}) delivered {self.counts[seq]} times,"
-                                     " with no crash since it was written")
+                                     f" with no crash since it was written (again during step {len(self.steps)})")
             self.undelivered.discard(seq)
 
     def _describe(self, seqs: set[int]) -> str:
@@ -334,7 +364,7 @@ class TailerModel(RuleBasedStateMachine):
             wait_for(ready, WAIT, 0.005, what=what)
         except AssertionError:
             raise self._fail(f"timed out after {WAIT}s waiting for {what}; "
-                             f"undelivered: {self._describe(missing())}") from None
+                             f"undelivered: {self._describe(missing())}\n{_thread_stacks()}") from None
         self._check_problems()
 
     def _check_problems(self) -> None:
