@@ -115,25 +115,32 @@ class Recovery:
     def _recover_from_copy(self, rec: FileCheckpoint, path: str) -> None:
         """At start-up, `rec`'s file was truncated or rewritten while we were stopped: read
         what it held past the checkpoint from its copy, if one is beside it."""
-        exclude = {rec.key} | set(self.tailers)
-        copy = identity.find_copy(os.path.dirname(path), rec.fp_len, rec.fp, rec.offset, rec.tail_hash,
-                                  exclude) if rec.offset else None
-        if copy is None:
-            lost = max(0, rec.size - rec.offset)
-            if lost:
-                self._lose(path, lost, "truncated")
-            log.warning("file truncated or rewritten while stopped; reading it from the start",
-                        source=self.name, path=path, offset=rec.offset)
-            self.store.remove(rec)
+        if self._continue_in_copy(rec, path, "copytruncate happened while stopped"):
             return
+        lost = max(0, rec.size - rec.offset)
+        if lost:
+            self._lose(path, lost, "truncated")
+        log.warning("file truncated or rewritten while stopped; reading it from the start",
+                    source=self.name, path=path, offset=rec.offset)
+        self.store.remove(rec)
+
+    def _continue_in_copy(self, rec: FileCheckpoint, path: str, why: str) -> bool:
+        """Find a copy of `rec`'s content beside `path` and read it from `rec`'s offset."""
+        if not rec.offset:
+            return False
+        copy = identity.find_copy(os.path.dirname(path), rec.fp_len, rec.fp, rec.offset, rec.tail_hash,
+                                  {rec.key} | set(self.tailers))
+        if copy is None:
+            return False
         cpath, cfd, cst = copy
-        log.info("copytruncate happened while stopped; reading the rest from the copy",
-                 source=self.name, path=path, copy=cpath, offset=rec.offset)
-        self.store.update(rec, dev=cst.st_dev, ino=cst.st_ino, path=cpath)
+        log.info(f"{why}; reading the rest from the copy", source=self.name, path=path, copy=cpath,
+                 offset=rec.offset)
+        self.store.update(rec, dev=cst.st_dev, ino=cst.st_ino, path=cpath, gone_since=0.0)
         t = Tailer(self.name, cpath, cfd, cst, rec, self.store, self.cfg.max_line_bytes, self.cfg.priority)
         t.state = State.ROTATED
         t.rotated_at = time.monotonic() - ROTATE_WAIT
         self.tailers[t.key] = t
+        return True
 
     def _reconcile(self, matched: set[str]) -> None:
         """At start-up: checkpointed files of this source that are not where they were.
@@ -167,7 +174,8 @@ class Recovery:
                     continue
                 log.info("found rotated file by inode", source=self.name, was=was, path=path)
                 self._discover(path, st, initial=False, rotated=True)
-            elif path is None and not rec.gone_since:
+            elif path is None and not rec.gone_since and not self._continue_in_copy(
+                    rec, was, "file copied (copytruncate) and then deleted while stopped"):
                 self._lose(was, max(0, rec.size - rec.offset), "gone")
                 self.store.update(rec, gone_since=time.time())
         for was, since in moved:

@@ -109,6 +109,34 @@ def test_copytruncate_while_stopped_reads_copy_from_checkpoint(work):
     w.close()
 
 
+def test_copytruncate_then_original_deleted_while_stopped_reads_copy_from_checkpoint(work):
+    """Graceful stop, more lines, copy + truncate, then the original is deleted (a cleanup
+    job), start: the checkpointed file is gone, but its copy holds the unread lines; they
+    are read from the checkpoint, so every line exactly once and nothing counted lost."""
+    logs, out = work / "logs", work / "out" / "all.log"
+    cfg = config(work)
+    w = LogWriter(logs / "app.log")
+    w.write(numbered(0, 100, pad=40))
+    with Daemon(cfg) as d:
+        d.wait_started()
+        wait_seqs(out, 100, daemon=d)
+        stop_ok(d)
+    w.write(numbered(100, 100, "unread", pad=40))
+    shutil.copy(logs / "app.log", logs / "app.log.1")
+    os.truncate(logs / "app.log", 0)
+    w.close()
+    os.unlink(logs / "app.log")
+    assert sorted(p.name for p in logs.iterdir()) == ["app.log.1"]
+    with Daemon(cfg) as d:
+        d.wait_started()
+        wait_seqs(out, 200, daemon=d)
+        stop_ok(d)
+        log_text = d.log()
+    exact(out, 200)
+    assert "reading the rest from the copy" in log_text
+    assert "bytes lost" not in log_text
+
+
 def test_truncate_in_place_while_running_counts_unread_bytes_lost(work):
     """In-place truncation (no copy) while logproc is held back by a blocked sink: lines read
     before it are delivered once, the unread rest is missing and counted exactly (`bytes lost`,

@@ -622,11 +622,6 @@ def _settings(examples: int, steps: int) -> settings:
                     suppress_health_check=[HealthCheck.too_slow], phases=phases)
 
 
-# Known open bugs (issue 4 stays open until this passes): random sequences that combine
-# copytruncate, rotation, deletion with name reuse and restarts still find duplicated
-# lines and, rarely, lines not delivered. Not strict, so a fix shows as XPASS.
-@pytest.mark.xfail(reason="combined rotate/copytruncate/delete/restart sequences find duplicates "
-                   "and rare losses (issue 4 open)", strict=False)
 @pytest.mark.timeout(900)  # ~60 s when it passes; a failure is shrunk, which takes longer
 def test_tailer_model_in_process() -> None:
     EXERCISED.clear()
