@@ -59,4 +59,10 @@ class RetriableSinkError(SinkError):
 
 
 class FatalSinkError(SinkError):
-    """Delivery can never succeed as sent; the entries go to the dead-letter file."""
+    """Delivery can never succeed as sent; the entries go to the dead-letter file, with the
+    HTTP `status` and `response` body when there was one."""
+
+    def __init__(self, message: str, status: int | None = None, response: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.response = response

@@ -48,7 +48,7 @@ def _source(name: str, src: SourceConfig) -> list[str]:
 
 def _sink(name: str, sink: SinkConfig) -> list[str]:
     where = f" {sink.path}{' (fsync)' if sink.fsync else ''}" if isinstance(sink, FileSinkConfig) else ""
-    fmt = sink.format + (f" {quote(sink.template)}" if sink.template is not None else "")
+    fmt = (sink.format or "message") + (f" {quote(sink.template)}" if sink.template is not None else "")
     lines = [
         f"  {name}: {sink.type}{where}",
         f"    inputs: {_inputs(sink.inputs)}",

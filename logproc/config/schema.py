@@ -141,6 +141,15 @@ class DaemonConfig(BaseModel):
     metrics_address: Annotated[str, AfterValidator(_address)] = "127.0.0.1:9977"
 
 
+class MultilineConfig(BaseModel):
+    """A line that does not match `start` continues the entry before it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: Regex
+    timeout: float = Field(default=1.0, gt=0, le=3600)
+
+
 class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -148,7 +157,7 @@ class SourceConfig(BaseModel):
     exclude: list[str] = []
     start_at: Literal["beginning", "end"] = "beginning"
     priority: int = 0
-    parser: Literal["plain", "json", "logfmt", "regex", "combined", "common"] = "plain"
+    parser: Literal["plain", "json", "logfmt", "regex", "syslog", "combined", "common"] = "plain"
     # validate_default: a regex parser with no pattern must be reported.
     pattern: str | None = Field(default=None, validate_default=True)
     max_line_bytes: int = Field(default=1048576, ge=64)
@@ -157,6 +166,7 @@ class SourceConfig(BaseModel):
     drop_fields: list[str] = []
     rename: dict[str, str] = {}
     redact: list[Annotated[str, AfterValidator(_redaction)]] = []
+    multiline: MultilineConfig | None = None
 
     @field_validator("pattern")
     @classmethod
@@ -203,7 +213,88 @@ class FileSinkConfig(SinkBase):
     fsync: bool = False
 
 
-SinkConfig = Annotated[StdoutSinkConfig | FileSinkConfig, Field(discriminator="type")]
+def _http_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("http", "https") or not rest or rest.startswith("/"):
+        raise ValueError(f'expected an "http://" or "https://" URL, got {quote(url)}')
+    return url
+
+
+def _syslog_address(address: str) -> str:
+    scheme, sep, rest = address.partition("://")
+    host, colon, port = rest.rpartition(":")
+    if not (sep and scheme in ("udp", "tcp") and colon and host and port.isdigit()
+            and 1 <= int(port) <= 65535):
+        raise ValueError(f'expected "udp://host:port" or "tcp://host:port", got {quote(address)}')
+    return address
+
+
+FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+              "authpriv", "ftp", "ntp", "security", "console", "solaris-cron",
+              "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7")
+
+
+def _facility(value: str | int) -> str | int:
+    if isinstance(value, int):
+        if not 0 <= value <= 23:
+            raise ValueError(f"a facility number is 0 to 23, got {value}")
+        return value
+    if value not in FACILITIES:
+        raise ValueError(f"unknown facility {quote(value)}{did_you_mean(value, FACILITIES)}")
+    return value
+
+
+class HttpSinkConfig(SinkBase):
+    """POSTs batches of entries; `encoding` decides the body (see sinks/http)."""
+
+    type: Literal["http"]
+    url: Annotated[str, AfterValidator(_http_url)]
+    encoding: Literal["ndjson", "json_array", "loki", "elasticsearch"] = "ndjson"
+    headers: dict[str, str] = {}
+    gzip: bool = False
+    batch_max_entries: int = Field(default=1000, ge=1, le=1_000_000)
+    batch_max_bytes: int = Field(default=1048576, ge=1024)
+    batch_timeout: float = Field(default=1.0, gt=0, le=60)
+    timeout: float = Field(default=10.0, gt=0)
+    retry_max_backoff: float = Field(default=30.0, gt=0)
+    concurrency: int = Field(default=1, ge=1, le=64)
+    tls_verify: bool = True
+    ca_file: str | None = None
+    # loki: label -> value, where a value may name entry fields as "{level}"
+    labels: dict[str, str] | None = None
+    # elasticsearch: the index (strftime on the entry's timestamp) and the bulk action
+    index: str = "logproc-%Y.%m.%d"
+    action: Literal["create", "index"] = "create"
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_for_loki(cls, labels: dict[str, str] | None, info: ValidationInfo) -> dict[str, str] | None:
+        enc = info.data.get("encoding")
+        if labels is not None and enc is not None and enc != "loki":
+            raise ValueError(f'only used with encoding = "loki", not encoding = {quote(enc)}')
+        for name, value in (labels or {}).items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"invalid Loki label name {quote(name)}: letters, digits and \"_\", "
+                                 "not starting with a digit")
+            check_template(value)
+        return labels
+
+
+class SyslogSinkConfig(SinkBase):
+    """Sends each entry as one syslog message over UDP or TCP."""
+
+    type: Literal["syslog"]
+    address: Annotated[str, AfterValidator(_syslog_address)]
+    protocol: Literal["rfc5424", "rfc3164"] = "rfc5424"
+    facility: Annotated[str | int, AfterValidator(_facility)] = "user"
+    app_name: str = Field(default="logproc", min_length=1, max_length=48)
+    framing: Literal["octet", "newline"] = "octet"
+    # MSG is the entry's `message` unless `format` says otherwise
+    format: Literal["json", "logfmt", "text", "raw"] | None = None  # type: ignore[assignment]
+
+
+SinkConfig = Annotated[StdoutSinkConfig | FileSinkConfig | HttpSinkConfig | SyslogSinkConfig,
+                       Field(discriminator="type")]
 
 
 class Config(BaseModel):

@@ -62,12 +62,35 @@ class Topology:
     routes: dict[str, SourceRoutes] = field(default_factory=dict)
 
 
-def build_sink(name: str, cfg: Any) -> Sink:
+def build_sink(name: str, cfg: Any, dead_letters: DeadLetters) -> Sink:
+    # network sinks are imported only when a config uses them (start-up stays lean)
     if cfg.type == "stdout":
         return StdoutSink(name)
     if cfg.type == "file":
         return FileSink(name, cfg.path, cfg.fsync)
+    if cfg.type == "http":
+        from logproc.sinks.http import HttpSink
+        return HttpSink(name, cfg, dead_letters)
+    if cfg.type == "syslog":
+        from logproc.sinks.syslog import SyslogSink
+        return SyslogSink(name, cfg)
     raise ValueError(f"unknown sink type {cfg.type!r}")  # the schema makes this unreachable
+
+
+def sink_formatter(cfg: Any) -> Any:
+    """What the consumers run for this sink: its format, or its wire encoding's entry half."""
+    if cfg.type == "http":
+        from logproc.sinks.http import build_http_formatter
+        return build_http_formatter(cfg)
+    if cfg.type == "syslog":
+        from logproc.sinks.syslog import build_syslog_formatter
+        return build_syslog_formatter(cfg)
+    return build_formatter(cfg)
+
+
+def sink_needs_entries(cfg: Any) -> bool:
+    # http and syslog read fields (labels, index date, severity) whatever the format
+    return cfg.type in ("http", "syslog") or needs_entries(cfg)
 
 
 def descriptor_budget(max_open_files: int) -> int:
@@ -88,18 +111,21 @@ def build(loaded: LoadedConfig, once: bool = False) -> Topology:
     host = socket.gethostname()
     budget = descriptor_budget(cfg.daemon.max_open_files) // max(1, len(cfg.sources))
     for name, scfg in cfg.sinks.items():
-        sink = build_sink(name, scfg)
+        sink = build_sink(name, scfg, topo.dead_letters)
+        linger = scfg.batch_timeout if scfg.type == "http" else 0.0
         topo.runners[name] = SinkRunner(sink, cfg.daemon.queue_size, scfg.when_full, topo.dead_letters,
-                                        after_write=store.commit_light)
+                                        after_write=store.commit_light, linger=linger,
+                                        linger_entries=getattr(scfg, "batch_max_entries", 0))
     for name, src in cfg.sources.items():
         routes: list[Route] = []
         parse = False
         for sname, scfg in cfg.sinks.items():
             if scfg.inputs is not None and name not in scfg.inputs:
                 continue
-            routes.append(Route(topo.runners[sname], build_filter(scfg), build_formatter(scfg),
-                                not needs_entries(scfg) or scfg.format == "raw"))
-            parse = parse or needs_entries(scfg)
+            needs = sink_needs_entries(scfg)
+            routes.append(Route(topo.runners[sname], build_filter(scfg), sink_formatter(scfg),
+                                not needs or (scfg.format == "raw" and scfg.type in ("stdout", "file"))))
+            parse = parse or needs
         pipeline = build_source_pipeline(name, src, host) if parse else None
         topo.routes[name] = SourceRoutes(pipeline, routes)
         topo.sources[name] = FileSource(name, src, queue, store, once=once, budget=budget)

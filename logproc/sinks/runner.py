@@ -10,6 +10,9 @@ entries (like the queue), so memory stays bounded when a sink is slow or down:
   this sink never holds the others back, nor their checkpoints. At shutdown it gets a
   short grace to write what it holds, then it is abandoned (and its count logged).
 
+Batching sinks set `linger`: once a delivery waits, the runner waits up to that long for
+`linger_entries` entries before writing, so small trickles become one request.
+
 Write failures: `RetriableSinkError` and `OSError` are retried forever with jittered
 backoff (a full disk or a dead pipe heals, the lines wait); a `FatalSinkError` sends the
 entries to the dead-letter file. Closing is the shutdown protocol: `close()` lets the
@@ -49,13 +52,18 @@ class SinkStats:
 
 class SinkRunner:
     def __init__(self, sink: Sink, capacity: int, when_full: str, dead_letters: DeadLetters,
-                 after_write: Callable[[], None] | None = None) -> None:
+                 after_write: Callable[[], None] | None = None, linger: float = 0.0,
+                 linger_entries: int = 0) -> None:
         self.sink = sink
         self.name = sink.name
         self.capacity = max(1, capacity)
         self.drop_when_full = when_full == "drop"
         self.dead_letters = dead_letters
         self.after_write = after_write  # e.g. a light checkpoint commit, right after the acks
+        # batching sinks (http): once something waits, wait up to `linger` seconds for
+        # `linger_entries` entries before writing (closing or a full inbox ends the wait)
+        self.linger = linger
+        self.linger_entries = min(linger_entries, self.capacity)
         self.stats = SinkStats()
         self._inbox: deque[Delivery] = deque()
         self._depth = 0
@@ -127,6 +135,9 @@ class SinkRunner:
     def _take(self) -> list[Delivery] | None:
         with self._cond:
             self._cond.wait_for(lambda: self._inbox or self._closed or self._reopen)
+            if self.linger and self._inbox and not self._closed:
+                self._cond.wait_for(lambda: self._depth >= self.linger_entries or self._closed
+                                    or self._reopen or self._abort.is_set(), self.linger)
             if self._reopen:
                 self._reopen = False
                 self._do_reopen()
@@ -167,7 +178,7 @@ class SinkRunner:
                 break
             except FatalSinkError as exc:
                 self.stats.errors += 1
-                self.dead_letters.write(self.name, str(exc), batch)
+                self.dead_letters.write(self.name, str(exc), batch, exc.status, exc.response)
                 self.stats.dead_lettered += sum(d.entries for d in batch)
                 break
             except (RetriableSinkError, OSError) as exc:

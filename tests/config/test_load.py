@@ -26,8 +26,8 @@ Issues = Callable[[str], list[str]]
 Loads = Callable[[str], LoadedConfig]
 
 LEVELS = "trace, debug, info, notice, warning, error, critical"
-PARSERS = "plain, json, logfmt, regex, combined, common"
-SINK_TYPES = "stdout, file"
+PARSERS = "plain, json, logfmt, regex, syslog, combined, common"
+SINK_TYPES = "stdout, file, http, syslog"
 
 
 def test_defaults(loads: Loads, tmp_path: Path) -> None:
