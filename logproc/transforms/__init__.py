@@ -30,6 +30,7 @@ from logproc.transforms.parse_json import build_json_parser
 from logproc.transforms.parse_logfmt import build_logfmt_parser
 from logproc.transforms.parse_plain import build_plain_parser
 from logproc.transforms.parse_regex import build_regex_parser
+from logproc.transforms.parse_syslog import build_syslog_parser
 from logproc.transforms.redact import build_redact
 from logproc.transforms.timestamps import resolve_tz
 
@@ -44,6 +45,7 @@ PARSERS: dict[str, Callable[[str, Any, str, tzinfo | None], Parser]] = {
     "json": lambda name, cfg, host, tz: build_json_parser(name, host, tz),
     "logfmt": lambda name, cfg, host, tz: build_logfmt_parser(name, host, tz),
     "regex": lambda name, cfg, host, tz: build_regex_parser(name, host, tz, cfg.pattern),
+    "syslog": lambda name, cfg, host, tz: build_syslog_parser(name, host, tz),
     "combined": lambda name, cfg, host, tz: build_access_parser(name, host, combined=True),
     "common": lambda name, cfg, host, tz: build_access_parser(name, host, combined=False),
 }
