@@ -122,17 +122,35 @@ class FileSource(Recovery):
 
     def _follow(self) -> None:
         next_scan = time.monotonic() + STAT_INTERVAL
+        multiline = self.cfg.multiline is not None
         while not self._stop.is_set():
             progressed = self._read_round()
             now = time.monotonic()
+            due = self._flush_entries(now) if multiline else 0.0
             if now >= next_scan:
                 self._rescan()
                 next_scan = now + STAT_INTERVAL
             elif not progressed:
-                self.wake.wait(max(0.0, next_scan - now))
+                self.wake.wait(max(0.0, min(next_scan, due or next_scan) - now))
                 if self.wake.is_set():
                     self.wake.clear()
                     self._rescan()
+
+    def _flush_entries(self, now: float) -> float:
+        """Multiline: hand out entries whose file has been quiet for the timeout; returns
+        when the next one is due (0: none waits)."""
+        soonest = 0.0
+        for t in list(self.tailers.values()):
+            due = t.entry_due
+            if not due or t.fd is None:
+                continue
+            if due <= now:
+                batch = t.flush_entry(self.stats)
+                if batch is not None:
+                    self.queue.put(batch)
+            elif not soonest or due < soonest:
+                soonest = due
+        return soonest
 
     def _read_all_once(self) -> None:
         """Read every matched file to its end, a budget's worth of files at a time."""
@@ -347,7 +365,8 @@ class FileSource(Recovery):
         else:
             self.store.update(rec, path=path, size=st.st_size)
         self.store.put(rec)
-        t = Tailer(self.name, path, fd, st, rec, self.store, self.cfg.max_line_bytes, self.cfg.priority)
+        t = Tailer(self.name, path, fd, st, rec, self.store, self.cfg.max_line_bytes,
+                   self.cfg.priority, self.cfg.multiline)
         if start is not None and start > rec.offset:
             t.pos = t.emitted = start
             t.emitted_tail = fingerprint.tail_hash(fd, start)
@@ -370,7 +389,8 @@ class FileSource(Recovery):
         """Room for one more open file, closing the longest-idle caught-up file if needed."""
         if self.open_files < self.budget:
             return True
-        idle = [t for t in self.tailers.values() if t.fd is not None and t.state is State.EOF]
+        idle = [t for t in self.tailers.values()
+                if t.fd is not None and t.state is State.EOF and not t.entry_due]
         if not idle:
             return False
         min(idle, key=lambda t: t.last_read).suspend()

@@ -99,7 +99,7 @@ class Recovery:
             log.info("copytruncate detected; reading the rest from the copy", source=self.name,
                      path=t.path, copy=cpath, offset=t.emitted)
             new = Tailer(self.name, t.path, os.dup(t.fd), os.fstat(t.fd), fresh, self.store,
-                         self.cfg.max_line_bytes, self.cfg.priority)
+                         self.cfg.max_line_bytes, self.cfg.priority, self.cfg.multiline)
             t.switch_to(cpath, cfd, cst)
             self.deferred.pop(cpath, None)
             del self.tailers[old_key]
@@ -136,7 +136,8 @@ class Recovery:
         log.info(f"{why}; reading the rest from the copy", source=self.name, path=path, copy=cpath,
                  offset=rec.offset)
         self.store.update(rec, dev=cst.st_dev, ino=cst.st_ino, path=cpath, gone_since=0.0)
-        t = Tailer(self.name, cpath, cfd, cst, rec, self.store, self.cfg.max_line_bytes, self.cfg.priority)
+        t = Tailer(self.name, cpath, cfd, cst, rec, self.store, self.cfg.max_line_bytes,
+                   self.cfg.priority, self.cfg.multiline)
         t.state = State.ROTATED
         t.rotated_at = time.monotonic() - ROTATE_WAIT
         self.tailers[t.key] = t

@@ -21,11 +21,13 @@ import itertools
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from logproc.batch import Batch
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
 from logproc.sources import fingerprint
 from logproc.sources.lines import LineSplitter
+from logproc.sources.multiline import MultilineSplitter
 
 CHUNK = 256 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
@@ -56,7 +58,8 @@ class Tailer:
     """Reads one file identity as batches of complete lines."""
 
     def __init__(self, source: str, path: str, fd: int, st: os.stat_result, record: FileCheckpoint,
-                 store: CheckpointStore, max_line_bytes: int, priority: int) -> None:
+                 store: CheckpointStore, max_line_bytes: int, priority: int,
+                 multiline: Any = None) -> None:
         self.source = source
         self.path = path
         self.fd: int | None = fd
@@ -69,7 +72,11 @@ class Tailer:
         self.emitted = record.offset  # end of the last batch handed out
         self.emitted_tail = record.tail_hash  # hash of the bytes before `emitted`
         self.state = State.READING
-        self.splitter = LineSplitter(max_line_bytes)
+        # multiline: a `MultilineConfig` (start, timeout); its entries replace lines
+        self.splitter: LineSplitter | MultilineSplitter = (
+            MultilineSplitter(multiline.start, max_line_bytes) if multiline is not None
+            else LineSplitter(max_line_bytes))
+        self.entry_timeout = multiline.timeout if multiline is not None else 0.0
         self.size = st.st_size
         self.seen_size = st.st_size  # the largest size seen (what a truncation destroyed)
         self.opened_wall = time.time()
@@ -146,6 +153,24 @@ class Tailer:
         if not split.lines:
             return None
         return self._batch(split.lines, split.parts, self.pos, stats, self.tail_bytes)
+
+    def flush_entry(self, stats: ReadStats) -> Batch | None:
+        """Multiline: hand out the entry being built (the file was quiet for its timeout)."""
+        if not isinstance(self.splitter, MultilineSplitter):
+            return None
+        split = self.splitter.flush_entry()
+        stats.empty += split.empty
+        if not split.lines:
+            return None
+        return self._batch(split.lines, None, self.pos - self.splitter.pending, stats)
+
+    @property
+    def entry_due(self) -> float:
+        """Multiline: monotonic time when the entry being built is complete by timeout
+        (0: none is waiting)."""
+        if self.entry_timeout and isinstance(self.splitter, MultilineSplitter) and self.splitter.holds_entry:
+            return self.last_read + self.entry_timeout
+        return 0.0
 
     def _batch(self, lines: list[bytes], parts: list[int] | None, end: int, stats: ReadStats,
                tail_bytes: bytes | None = None) -> Batch | None:

@@ -59,7 +59,7 @@ def test_config_with_several_mistakes_lists_every_one_and_hides_secrets(work, wr
         assert lines[1:] == [
             f'{f}:3: daemon.queue_sise: unknown key "queue_sise"; did you mean "queue_size"?',
             f'{f}:7: sources.app.parser: invalid value "jsn"; expected one of: plain, json, logfmt, '
-            f'regex, combined, common; did you mean "json"?',
+            f'regex, syslog, combined, common; did you mean "json"?',
             f'{f}:12: sinks.errors.min_level: invalid value "warnig"; expected one of: trace, debug, '
             f'info, notice, warning, error, critical; did you mean "warning"?',
             f'{f}:13: sinks.errors.inputs: unknown source "ap" in inputs; did you mean "app"?',

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import typing
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from logproc.config.schema import SourceConfig
 from logproc.transforms import PARSERS, build_source_pipeline
 
 PATH = "/var/log/app.log"
@@ -30,12 +32,13 @@ def run(lines: list[bytes], parts: list[int] | None = None, **keys: Any) -> tupl
 class TestParsers:
     def test_every_configurable_parser_exists(self) -> None:
         """Each parser the config accepts has a builder."""
-        assert set(PARSERS) == {"plain", "json", "logfmt", "regex", "combined", "common"}
+        accepted = set(typing.get_args(SourceConfig.model_fields["parser"].annotation))
+        assert set(PARSERS) == accepted == {"plain", "json", "logfmt", "regex", "syslog", "combined", "common"}
 
     def test_unknown_parser(self) -> None:
         """A parser without a builder is refused at build time."""
         with pytest.raises(ValueError, match="unknown parser"):
-            build_source_pipeline("app", source(parser="syslog"), "web-1")
+            build_source_pipeline("app", source(parser="xml"), "web-1")
 
     def test_regex_pattern_from_config(self) -> None:
         """parser = regex uses the source's pattern."""
