@@ -139,6 +139,11 @@ class BatchQueue:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def depth(self) -> int:
+        """Entries queued now (read without the lock: a snapshot for status and metrics)."""
+        return self._depth
+
     def stats(self) -> QueueStats:
         with self._cond:
             return QueueStats(self._depth, self.capacity, self._batches, self._peak,

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from logproc.daemon import topology
+from logproc.daemon import liveness, topology
 from logproc.daemon.committer import Committer
 from logproc.daemon.progress import Progress
 from logproc.daemon.signals import Control, SignalReceiver
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 log = get_logger("supervisor")
 
 BEST_EFFORT_GRACE = 2.0  # seconds a when_full = "drop" sink gets to finish at shutdown
+STATUS_INTERVAL = 5.0  # seconds between systemd STATUS= updates
 
 
 class Phase(enum.Enum):
@@ -60,6 +61,10 @@ class Supervisor:
         self.events: EventWatcher | None = None
         self.notifier = Notifier()
         self.committer = Committer(self.topo.store, loaded.config.daemon.checkpoint_interval)
+        self._stall = liveness.stall_seconds()
+        self._next_ping = self._next_status = 0.0
+        self._withheld = False  # watchdog pings withheld because the pipeline is stuck
+        self._status_mark = (time.monotonic(), 0)
 
     # -- running -----------------------------------------------------------------------
     def run(self) -> int:
@@ -113,8 +118,11 @@ class Supervisor:
     def _loop(self) -> int:
         topo = self.topo
         progress = Progress(topo, sys.stderr) if self.show_progress else None
+        ping = 0.0 if self.once else self.notifier.watchdog_interval()
+        tick = min(STATUS_INTERVAL, ping) if ping else STATUS_INTERVAL
         while True:
-            for control, signum in self.signals.wait(0.02 if self.once else 5.0):
+            self._heartbeat()
+            for control, signum in self.signals.wait(0.02 if self.once else tick):
                 if control is Control.SHUTDOWN:
                     log.info("received signal indicating shutdown", signal=signum)
                     return self._drain()
@@ -131,6 +139,44 @@ class Supervisor:
                 if progress is not None:
                     progress.finish()
                 return code
+
+    def _heartbeat(self) -> None:
+        """The watchdog ping (only while the pipeline is healthy) and the status line."""
+        if self.once or not self.notifier.enabled:
+            return
+        now = time.monotonic()
+        ping = self.notifier.watchdog_interval()
+        if ping and now >= self._next_ping:
+            wrong = self.problems()
+            if wrong:
+                if not self._withheld:
+                    log.error("pipeline is stuck; withholding the systemd watchdog ping", problems=wrong)
+                self._withheld = True
+            else:
+                if self._withheld:
+                    log.info("pipeline moves again; watchdog pings resume")
+                self._withheld = False
+                self.notifier.notify("WATCHDOG=1")
+            self._next_ping = now + ping
+        if now >= self._next_status:
+            self.notifier.notify("STATUS=" + self.status(now))
+            self._next_status = now + STATUS_INTERVAL
+
+    def problems(self) -> list[str]:
+        """What is wrong with the running pipeline (see `liveness`); empty when healthy."""
+        return liveness.problems(self.topo.sources.values(), self.consumers, self.topo.runners.values(),
+                                 self.committer, self._stall)
+
+    def status(self, now: float) -> str:
+        """`STATUS=` text: entries written per second since the last one, queue, lag."""
+        written = sum(r.stats.entries_written for r in self.topo.runners.values())
+        last_t, last_n = self._status_mark
+        rate = (written - last_n) / (now - last_t) if now > last_t else 0.0
+        self._status_mark = (now, written)
+        lag = sum(sum(s.checkpoint_lag().values()) for s in self.topo.sources.values())
+        files = sum(s.files_watched for s in self.topo.sources.values())
+        return (f"{rate:.0f} entries/s, queue {self.topo.queue.depth}/{self.topo.queue.capacity}, "
+                f"lag {lag} bytes, {files} files")
 
     def _commit(self) -> None:
         try:

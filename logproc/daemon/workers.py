@@ -25,6 +25,8 @@ class Consumer:
         self.topo = topo
         self.batches = 0
         self.last_progress = time.monotonic()
+        self.busy_since = 0.0  # monotonic time the batch in hand was taken (0: idle)
+        self.waiting_on: object | None = None  # the sink runner a submit is waiting for
         self.thread = threading.Thread(target=self._run, name=f"consumer-{index}", daemon=False)
 
     def start(self) -> None:
@@ -43,6 +45,7 @@ class Consumer:
                     return
                 self.last_progress = time.monotonic()
                 continue
+            self.busy_since = time.monotonic()
             try:
                 self.process(batch)
             except Exception:
@@ -50,6 +53,7 @@ class Consumer:
                               start=batch.start, end=batch.end)
                 raise
             finally:
+                self.busy_since = 0.0
                 queue.release(batch)
             self.batches += 1
             self.last_progress = time.monotonic()
@@ -83,4 +87,6 @@ class Consumer:
         ticket = self.topo.tracker.open(batch, len(deliveries))
         for runner, d in deliveries:
             d.ack = ticket.ack
+            self.waiting_on = runner
             runner.submit(d)  # type: ignore[attr-defined]
+        self.waiting_on = None

@@ -70,9 +70,13 @@ class SinkRunner:
         self._cond = threading.Condition(threading.Lock())
         self._closed = False
         self._abort = threading.Event()
+        if hasattr(sink, "set_abort"):  # sinks that retry inside write (http) stop on abort too
+            sink.set_abort(self._abort)
         self._reopen = False
         self._dropping = False  # logged once per episode, not per delivery
         self.last_progress = time.monotonic()
+        self.busy_since = 0.0  # monotonic time the write in progress began (0: none)
+        self.attempt_at = 0.0  # monotonic time of its latest attempt (retries count as life)
         self.thread = threading.Thread(target=self._run, name=f"sink-{self.name}", daemon=False)
 
     def start(self) -> None:
@@ -172,7 +176,15 @@ class SinkRunner:
 
     def _write(self, batch: list[Delivery]) -> None:
         backoff = Backoff()
+        self.busy_since = time.monotonic()
+        try:
+            self._attempt(batch, backoff)
+        finally:
+            self.busy_since = 0.0
+
+    def _attempt(self, batch: list[Delivery], backoff: Backoff) -> None:
         while True:
+            self.attempt_at = time.monotonic()
             try:
                 self.sink.write(batch)
                 break

@@ -1,0 +1,163 @@
+"""systemd integration through the real command, with a datagram socket the test binds as
+`NOTIFY_SOCKET`: the exact notification sequence, watchdog pings at half `WATCHDOG_USEC`
+while the pipeline moves, withheld while a sink is wedged, and the shipped unit verified
+by `systemd-analyze verify`."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from logproc.testing import Daemon, LogWriter, numbered, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Notifications:
+    """The receiving end of `NOTIFY_SOCKET`: every datagram with its arrival time."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address  # a path, or "@name" (abstract namespace)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind("\0" + address[1:] if address.startswith("@") else address)
+        self.sock.setblocking(False)
+        self.got: list[tuple[float, str]] = []
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"NOTIFY_SOCKET": self.address}
+
+    def poll(self) -> list[str]:
+        while True:
+            try:
+                self.got.append((time.monotonic(), self.sock.recv(65536).decode()))
+            except BlockingIOError:
+                return [m for _, m in self.got]
+
+    def kinds(self) -> list[str]:
+        """Each message as its first key (READY, STATUS, WATCHDOG, STOPPING, RELOADING)."""
+        return [m.split("=", 1)[0] for m in self.poll()]
+
+    def pings(self) -> list[float]:
+        self.poll()
+        return [t for t, m in self.got if m == "WATCHDOG=1"]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+CONFIG = """
+[sources.app]
+paths = ["{work}/logs/*.log"]
+
+[sinks.out]
+type = "{sink}"
+{path}
+format = "raw"
+"""
+
+
+def file_config(write_config) -> Path:
+    return write_config(CONFIG.format(work="{work}", sink="file", path='path = "{work}/out/all.log"'))
+
+
+def test_start_and_stop_send_ready_status_and_stopping(work, write_config):
+    n = Notifications(str(work / "notify.sock"))
+    LogWriter(work / "logs" / "app.log").write(numbered(0, 10))
+    with Daemon(file_config(write_config), env=n.env) as d:
+        d.wait_started()
+        wait_for(lambda: "READY=1\nSTATUS=watching" in n.poll(), 10, what="READY=1")
+        assert d.stop() == 0
+    messages = n.poll()
+    assert messages[0] == "READY=1\nSTATUS=watching"
+    assert messages[-1] == "STOPPING=1\nSTATUS=draining"
+    assert set(n.kinds()) <= {"READY", "STATUS", "STOPPING"}  # no watchdog asked for, none sent
+    n.close()
+
+
+def test_abstract_socket_name(work, write_config):
+    name = f"@logproc-test-{os.getpid()}-{time.monotonic_ns()}"
+    n = Notifications(name)
+    with Daemon(file_config(write_config), env=n.env) as d:
+        d.wait_started()
+        wait_for(lambda: "READY=1\nSTATUS=watching" in n.poll(), 10, what="READY=1 on an abstract socket")
+        assert d.stop() == 0
+    assert n.poll()[-1] == "STOPPING=1\nSTATUS=draining"
+    n.close()
+
+
+def test_watchdog_pings_at_half_the_interval(work, write_config):
+    n = Notifications(str(work / "notify.sock"))
+    env = {**n.env, "WATCHDOG_USEC": "600000"}  # pings every 0.3 s
+    with Daemon(file_config(write_config), env=env) as d:
+        d.wait_started()
+        wait_for(lambda: len(n.pings()) >= 8, 15, what="eight watchdog pings")
+        assert d.stop() == 0
+    pings = n.pings()
+    gaps = [b - a for a, b in itertools.pairwise(pings)]
+    assert all(0.2 <= g <= 0.6 for g in gaps), gaps
+    n.close()
+
+
+def test_watchdog_for_another_pid_is_not_ours(work, write_config):
+    n = Notifications(str(work / "notify.sock"))
+    env = {**n.env, "WATCHDOG_USEC": "200000", "WATCHDOG_PID": "1"}
+    with Daemon(file_config(write_config), env=env) as d:
+        d.wait_started()
+        wait_for(lambda: "READY=1\nSTATUS=watching" in n.poll(), 10, what="READY=1")
+        time_ready = time.monotonic()
+        wait_for(lambda: time.monotonic() - time_ready > 1.0, 5, what="a second to pass")
+        assert d.stop() == 0
+    assert n.pings() == []
+    n.close()
+
+
+def test_watchdog_pings_stop_while_a_sink_is_wedged_and_resume_after(work, write_config):
+    """A stdout sink whose reader stops reading: the sink thread is stuck in one write past
+    the stall threshold, consumers wait on it: pings stop (logged); reading again resumes them."""
+    n = Notifications(str(work / "notify.sock"))
+    cfg = write_config(CONFIG.format(work="{work}", sink="stdout", path=""))
+    env = {**n.env, "WATCHDOG_USEC": "400000", "LOGPROC_STALL_SECONDS": "1"}
+    w = LogWriter(work / "logs" / "app.log")
+    with Daemon(cfg, env=env, stdout=subprocess.PIPE) as d:
+        d.wait_started()
+        wait_for(lambda: len(n.pings()) >= 3, 10, what="pings while healthy")
+        w.write(numbered(0, 20000, pad=40))  # ~1 MiB: far more than the pipe holds
+        wait_for(lambda: "withholding the systemd watchdog ping" in d.log(), 15,
+                 what="the stuck sink to be noticed")
+        stopped_at = n.pings()[-1]
+        wait_for(lambda: time.monotonic() - stopped_at > 1.5, 5, what="time without pings")
+        assert n.pings()[-1] == stopped_at, "pinged while the sink was wedged"
+        assert "sink 'out' has been stuck in one write" in d.log()
+        assert d.proc.stdout is not None
+        out = b""
+        while out.count(b"\n") < 20000:
+            out += os.read(d.proc.stdout.fileno(), 1 << 20)
+        wait_for(lambda: n.pings()[-1] > stopped_at, 10, what="pings to resume")
+        assert "watchdog pings resume" in d.log()
+        d.signal(signal.SIGTERM)
+        assert d.wait(20) == 0
+    w.close()
+    n.close()
+
+
+def test_shipped_unit_passes_systemd_analyze_verify(tmp_path):
+    unit = tmp_path / "logproc.service"
+    text = (REPO / "systemd" / "logproc.service").read_text()
+    # verify checks that ExecStart's binary exists: point it at this checkout's command
+    exe = shutil.which("logproc") or str(REPO / ".venv" / "bin" / "logproc")
+    unit.write_text(text.replace("/usr/local/bin/logproc", exe))
+    done = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True,
+                          timeout=30, check=False)
+    problems = [ln for ln in (done.stdout + done.stderr).splitlines()
+                if "logproc.service" in ln and "Failed to" not in ln]
+    assert done.returncode == 0 and not problems, done.stdout + done.stderr
