@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Debian packages the tests drive for real (logrotate; more as sinks need real peers).
-debs="logrotate"
+# Debian packages the tests drive for real: logrotate, rsyslog (the syslog sink's receiver),
+# systemd (systemd-analyze verifies the shipped unit).
+debs="logrotate rsyslog systemd"
 missing=""
 for p in $debs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
