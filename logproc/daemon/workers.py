@@ -79,7 +79,7 @@ class Consumer:
                 if len(kept) != len(lines):
                     if not kept:
                         continue
-                    sel_raws = [lines[i] for i in kept] if route.raw_only else lines
+                    sel_raws = [lines[i] for i in kept]  # aligned with the entries kept
                     sel_entries = [entries[i] for i in kept] if entries is not None else None
             n = len(sel_raws) if route.raw_only else len(sel_entries or ())
             payload = route.formatter(None if route.raw_only else sel_entries, sel_raws)
