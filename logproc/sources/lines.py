@@ -70,7 +70,10 @@ class LineSplitter:
         if b"\0" in complete:
             # a run of NULs at a line start is the hole a writer without O_APPEND leaves
             # after copytruncate: never part of a log line
+            first = lines[0]
             lines = [ln.lstrip(b"\0") for ln in lines]
+            if self._part:  # the first continues a line already cut into pieces: no line start
+                lines[0] = first
         empty = 0
         first_part = self._part
         self._part = 0
@@ -120,6 +123,10 @@ class LineSplitter:
         """Emit pieces of a carry that grew past the limit without a newline."""
         limit = self.max_line_bytes
         carry = self._carry
+        if not self._part and carry[:1] == b"\0":
+            # NULs at a line start are never part of it (see feed): dropped here too, so a
+            # hole longer than the limit is not cut into pieces of NULs
+            carry = self._carry = carry.lstrip(b"\0")
         pieces = 0
         if len(carry) > limit:
             if parts is None:
