@@ -139,6 +139,13 @@ class BatchQueue:
     def closed(self) -> bool:
         return self._closed
 
+    def pending(self, source: str) -> int:
+        """Batches of `source` queued or taken and not yet released (reload waits on it)."""
+        prefix = source + "/"
+        with self._cond:
+            return (sum(len(q) for k, q in self._files.items() if k.startswith(prefix))
+                    + sum(1 for k in self._busy if k.startswith(prefix)))
+
     @property
     def depth(self) -> int:
         """Entries queued now (read without the lock: a snapshot for status and metrics)."""

@@ -74,6 +74,10 @@ class AckTracker:
             assert t.record is not None
             self.store.advance(t.record, t.end, t.tail)
 
-    def in_flight(self) -> int:
+    def in_flight(self, source: str | None = None) -> int:
+        """Batches handed to sinks and not yet acknowledged by all (of `source`, or all)."""
         with self._lock:
-            return sum(len(q) for q in self._pending.values())
+            if source is None:
+                return sum(len(q) for q in self._pending.values())
+            prefix = source + "/"
+            return sum(len(q) for k, q in self._pending.items() if k.startswith(prefix))

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from logproc.daemon import liveness, topology
 from logproc.daemon.committer import Committer
+from logproc.daemon.config_watch import ConfigWatcher
 from logproc.daemon.progress import Progress
 from logproc.daemon.signals import Control, SignalReceiver
 from logproc.daemon.systemd import Notifier
@@ -59,6 +60,7 @@ class Supervisor:
         self.topo = topology.build(loaded, once=once)
         self.consumers = [Consumer(self.topo, i) for i in range(loaded.config.daemon.consumers)]
         self.events: EventWatcher | None = None
+        self.config_watch: ConfigWatcher | None = None
         self.notifier = Notifier()
         self.committer = Committer(self.topo.store, loaded.config.daemon.checkpoint_interval)
         self._stall = liveness.stall_seconds()
@@ -87,6 +89,9 @@ class Supervisor:
         if not self.once:
             self.events = EventWatcher(list(topo.sources.values()))
             self.events.start()
+            if self.loaded.config.daemon.watch_config:
+                self.config_watch = ConfigWatcher(self.loaded.path, lambda: self.signals.post(Control.RELOAD))
+                self.config_watch.start()
         for s in topo.sources.values():
             s.watching.wait()
         self.phase = Phase.RUNNING
@@ -109,6 +114,8 @@ class Supervisor:
             r.abort()
         if self.events is not None:
             self.events.stop()
+        if self.config_watch is not None:
+            self.config_watch.stop()
         self.committer.stop()
         for t in ([s.thread for s in topo.sources.values()] + [c.thread for c in self.consumers]
                   + [r.thread for r in topo.runners.values()]):
@@ -131,7 +138,11 @@ class Supervisor:
                     for r in topo.runners.values():
                         r.request_reopen()
                 elif control is Control.RELOAD:
-                    log.warning("reload is not supported yet; keeping the running config", signal=signum)
+                    log.info("received signal indicating reload" if signum else "config file changed",
+                             signal=signum or None)
+                    if self._reload() == "signal":
+                        log.info("shutdown requested during the reload")
+                        return self._drain()
             if progress is not None:
                 progress.update()
             if self.once and not any(s.thread.is_alive() for s in topo.sources.values()):
@@ -139,6 +150,27 @@ class Supervisor:
                 if progress is not None:
                     progress.finish()
                 return code
+
+    def _reload(self) -> str:
+        """Load and validate the config file again; apply it by difference (see `reload`)."""
+        from logproc.config import load
+        from logproc.daemon import reload
+        from logproc.errors import ConfigErrors
+
+        try:
+            new = load(self.loaded.path)
+        except ConfigErrors as exc:
+            for issue in exc.issues:
+                log.error("invalid config, not reloaded", problem=str(issue))
+            log.error("reload refused; the running config stays", problems=len(exc.issues))
+            return "refused"
+        self.notifier.reloading()
+        outcome = reload.apply(self, new, self._wait)
+        if outcome != "signal":
+            self.notifier.notify("READY=1", "STATUS=" + self.status(time.monotonic()))
+        if self.config_watch is not None:
+            self.config_watch.remember()
+        return outcome
 
     def _heartbeat(self) -> None:
         """The watchdog ping (only while the pipeline is healthy) and the status line."""
@@ -193,8 +225,11 @@ class Supervisor:
         for s in topo.sources.values():
             s.stop()
         topo.queue.close()
+        topo.gate.open()
         if self.events is not None:
             self.events.stop()
+        if self.config_watch is not None:
+            self.config_watch.stop()
         steps: list[tuple[str, Callable[[], bool]]] = [
             ("watchers", lambda: not any(s.thread.is_alive() for s in topo.sources.values())),
             ("consumers", lambda: not any(c.thread.is_alive() for c in self.consumers)),

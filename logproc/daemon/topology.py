@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from logproc.checkpoints import CheckpointStore
 from logproc.daemon.acks import AckTracker
+from logproc.daemon.gate import Gate
 from logproc.queue import BatchQueue
 from logproc.sinks.deadletter import DeadLetters
 from logproc.sinks.file import FileSink
@@ -60,6 +61,9 @@ class Topology:
     sources: dict[str, FileSource] = field(default_factory=dict)
     runners: dict[str, SinkRunner] = field(default_factory=dict)
     routes: dict[str, SourceRoutes] = field(default_factory=dict)
+    # consumers take batches only while this is set; a reload clears it to swap sinks and
+    # routes while nothing is between the queue and the sinks
+    gate: Gate = field(default_factory=Gate)
 
 
 def build_sink(name: str, cfg: Any, dead_letters: DeadLetters) -> Sink:
@@ -108,14 +112,27 @@ def build(loaded: LoadedConfig, once: bool = False) -> Topology:
     store.load()
     queue = BatchQueue(cfg.daemon.queue_size)
     topo = Topology(loaded, store, queue, AckTracker(store), DeadLetters(cfg.daemon.state_dir))
-    host = socket.gethostname()
-    budget = descriptor_budget(cfg.daemon.max_open_files) // max(1, len(cfg.sources))
     for name, scfg in cfg.sinks.items():
-        sink = build_sink(name, scfg, topo.dead_letters)
-        linger = scfg.batch_timeout if scfg.type == "http" else 0.0
-        topo.runners[name] = SinkRunner(sink, cfg.daemon.queue_size, scfg.when_full, topo.dead_letters,
-                                        after_write=store.commit_light, linger=linger,
-                                        linger_entries=getattr(scfg, "batch_max_entries", 0))
+        topo.runners[name] = build_runner(topo, name, scfg)
+    topo.routes = build_routes(topo, loaded)
+    for name, src in cfg.sources.items():
+        topo.sources[name] = build_source(topo, name, src, once=once)
+    return topo
+
+
+def build_runner(topo: Topology, name: str, scfg: Any) -> SinkRunner:
+    sink = build_sink(name, scfg, topo.dead_letters)
+    linger = scfg.batch_timeout if scfg.type == "http" else 0.0
+    return SinkRunner(sink, topo.loaded.config.daemon.queue_size, scfg.when_full, topo.dead_letters,
+                      after_write=topo.store.commit_light, linger=linger,
+                      linger_entries=getattr(scfg, "batch_max_entries", 0))
+
+
+def build_routes(topo: Topology, loaded: LoadedConfig) -> dict[str, SourceRoutes]:
+    """Each source's pipeline and routes, to `topo.runners` (which must hold every sink)."""
+    cfg = loaded.config
+    host = socket.gethostname()
+    out: dict[str, SourceRoutes] = {}
     for name, src in cfg.sources.items():
         routes: list[Route] = []
         parse = False
@@ -127,6 +144,12 @@ def build(loaded: LoadedConfig, once: bool = False) -> Topology:
                                 not needs or (scfg.format == "raw" and scfg.type in ("stdout", "file"))))
             parse = parse or needs
         pipeline = build_source_pipeline(name, src, host) if parse else None
-        topo.routes[name] = SourceRoutes(pipeline, routes)
-        topo.sources[name] = FileSource(name, src, queue, store, once=once, budget=budget)
-    return topo
+        out[name] = SourceRoutes(pipeline, routes)
+    return out
+
+
+def build_source(topo: Topology, name: str, src: Any, once: bool = False,
+                 handover: dict[str, tuple[int, str]] | None = None) -> FileSource:
+    cfg = topo.loaded.config
+    budget = descriptor_budget(cfg.daemon.max_open_files) // max(1, len(cfg.sources))
+    return FileSource(name, src, topo.queue, topo.store, once=once, budget=budget, handover=handover)

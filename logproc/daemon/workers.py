@@ -38,25 +38,32 @@ class Consumer:
 
     def _run(self) -> None:
         queue = self.topo.queue
+        gate = self.topo.gate
         while True:
-            batch = queue.get(timeout=0.5)
-            if batch is None:
-                if queue.closed:
-                    return
+            if not gate.enter(0.5):  # closed by a reload that is swapping sinks and routes
                 self.last_progress = time.monotonic()
                 continue
-            self.busy_since = time.monotonic()
             try:
-                self.process(batch)
-            except Exception:
-                log.exception("consumer failed on a batch", source=batch.source, path=batch.path,
-                              start=batch.start, end=batch.end)
-                raise
+                batch = queue.get(timeout=0.5)
+                if batch is None:
+                    if queue.closed:
+                        return
+                    self.last_progress = time.monotonic()
+                    continue
+                self.busy_since = time.monotonic()
+                try:
+                    self.process(batch)
+                except Exception:
+                    log.exception("consumer failed on a batch", source=batch.source, path=batch.path,
+                                  start=batch.start, end=batch.end)
+                    raise
+                finally:
+                    self.busy_since = 0.0
+                    queue.release(batch)
+                self.batches += 1
+                self.last_progress = time.monotonic()
             finally:
-                self.busy_since = 0.0
-                queue.release(batch)
-            self.batches += 1
-            self.last_progress = time.monotonic()
+                gate.exit()
 
     def process(self, batch: Batch) -> None:
         sr = self.topo.routes[batch.source]

@@ -48,7 +48,8 @@ class FileSource(Recovery):
     """Discovery plus one tailer per live file, for one configured source."""
 
     def __init__(self, name: str, cfg: SourceConfig, queue: BatchQueue, store: CheckpointStore,
-                 once: bool = False, budget: int = 1024) -> None:
+                 once: bool = False, budget: int = 1024,
+                 handover: dict[str, tuple[int, str]] | None = None) -> None:
         self.name = name
         self.cfg = cfg
         self.queue = queue
@@ -59,6 +60,14 @@ class FileSource(Recovery):
         self.tailers: dict[str, Tailer] = {}  # key ("dev:ino") -> tailer
         self.finished: dict[str, int] = {}  # key -> position read to, of tailers closed while
         # their last batches may still be unacknowledged (so a rediscovery does not re-read)
+        # a reload hands over (position, stream) per file from the source this one replaces:
+        # reading goes on where it stopped, in the same stream, so queue order and ack order
+        # hold across the reload without waiting for acknowledgements
+        self.streams: dict[str, str] = {}
+        for key, (pos, stream) in (handover or {}).items():
+            self.finished[key] = pos
+            if stream:
+                self.streams[key] = stream
         self.deferred: dict[str, float] = {}  # path -> first seen, for files that look like a copy
         self.skipped: set[str] = set()  # keys never to read (gzip)
         self.failed: dict[str, str] = {}  # path -> last error logged (log once per cause)
@@ -81,6 +90,13 @@ class FileSource(Recovery):
     def join(self, timeout: float | None = None) -> bool:
         self.thread.join(timeout)
         return not self.thread.is_alive()
+
+    def handover(self) -> dict[str, tuple[int, str]]:
+        """Where this (stopped) source was, per file: for the source that replaces it."""
+        out = {key: (pos, "") for key, pos in self.finished.items()}
+        for t in self.tailers.values():
+            out[t.key] = (t.emitted, t.stream)
+        return out
 
     @property
     def files_watched(self) -> int:
@@ -367,6 +383,9 @@ class FileSource(Recovery):
         self.store.put(rec)
         t = Tailer(self.name, path, fd, st, rec, self.store, self.cfg.max_line_bytes,
                    self.cfg.priority, self.cfg.multiline)
+        stream = self.streams.pop(key, None)
+        if stream is not None:
+            t.stream = stream
         if start is not None and start > rec.offset:
             t.pos = t.emitted = start
             t.emitted_tail = fingerprint.tail_hash(fd, start)
