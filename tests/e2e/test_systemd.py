@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -154,7 +154,7 @@ def test_shipped_unit_passes_systemd_analyze_verify(tmp_path):
     unit = tmp_path / "logproc.service"
     text = (REPO / "systemd" / "logproc.service").read_text()
     # verify checks that ExecStart's binary exists: point it at this checkout's command
-    exe = shutil.which("logproc") or str(REPO / ".venv" / "bin" / "logproc")
+    exe = (os.environ.get("LOGPROC_CMD") or str(Path(sys.executable).with_name("logproc"))).split()[0]
     unit.write_text(text.replace("/usr/local/bin/logproc", exe))
     done = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True,
                           timeout=30, check=False)
