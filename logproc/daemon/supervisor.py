@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from logproc import metrics
 from logproc.daemon import liveness, topology
 from logproc.daemon.committer import Committer
 from logproc.daemon.config_watch import ConfigWatcher
@@ -72,8 +73,18 @@ class Supervisor:
     def run(self) -> int:
         """Start, act on signals until shutdown (or the end of `--once`); the exit code."""
         self.signals.install()
+        try:  # bound before the pipeline starts: a taken port exits 1 having read nothing
+            server = None if self.once else metrics.bind(self, self.loaded.config.daemon.metrics_address)
+        except OSError:
+            return 1
         self.start()
-        return self._loop()
+        if server is not None:
+            server.serve(self)
+        try:
+            return self._loop()
+        finally:
+            if server is not None:
+                server.stop()
 
     def start(self) -> None:
         """Start every thread and wait until every source is watching (no signals installed:

@@ -9,6 +9,7 @@ drained — closing is the shutdown protocol.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -18,6 +19,12 @@ from logproc.log import get_logger
 from logproc.sinks.base import Delivery, noop
 
 log = get_logger("consumer")
+# Counters several consumers add to (once per batch, not per line): one lock keeps the
+# metrics exact. Sink runners' own counters are written by their thread only.
+_counts = threading.Lock()
+# Test seam (documented in logproc.testing): the first consumer's thread ends with an error
+# after its first batch, as a bug would end it; /health and the watchdog must notice.
+_FAULT_CONSUMER_EXIT = os.environ.get("LOGPROC_FAULT") == "consumer-exit"
 
 
 class Consumer:
@@ -62,6 +69,8 @@ class Consumer:
                     queue.release(batch)
                 self.batches += 1
                 self.last_progress = time.monotonic()
+                if _FAULT_CONSUMER_EXIT and self.thread.name == "consumer-0":
+                    raise RuntimeError("LOGPROC_FAULT=consumer-exit: the consumer thread ends")
             finally:
                 gate.exit()
 
@@ -71,7 +80,9 @@ class Consumer:
         entries = None
         if sr.pipeline is not None and lines:
             entries, errors = sr.pipeline(lines, batch.parts, batch.path, batch.read_time)
-            sr.parse_errors += errors
+            if errors:
+                with _counts:
+                    sr.parse_errors += errors
         deliveries: list[tuple[object, Delivery]] = []
         source = batch.source
         for route in sr.routes:
@@ -81,8 +92,10 @@ class Consumer:
             if route.filter is not None:
                 kept, n_level, n_filter = route.filter(entries)
                 stats = route.runner.stats
-                stats.dropped_min_level += n_level
-                stats.dropped_filter += n_filter
+                if n_level or n_filter:
+                    with _counts:
+                        stats.dropped_min_level += n_level
+                        stats.dropped_filter += n_filter
                 if len(kept) != len(lines):
                     if not kept:
                         continue

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from logproc.errors import FatalSinkError, RetriableSinkError
 from logproc.log import get_logger
+from logproc.metrics.histogram import DurationHistogram
 from logproc.sinks.base import Delivery, Sink, noop
 from logproc.sinks.deadletter import DeadLetters
 from logproc.sinks.retry import Backoff
@@ -65,6 +66,7 @@ class SinkRunner:
         self.linger = linger
         self.linger_entries = min(linger_entries, self.capacity)
         self.stats = SinkStats()
+        self.write_durations = DurationHistogram()  # each sink.write attempt; sink thread only
         self._inbox: deque[Delivery] = deque()
         self._depth = 0
         self._cond = threading.Condition(threading.Lock())
@@ -186,7 +188,10 @@ class SinkRunner:
         while True:
             self.attempt_at = time.monotonic()
             try:
-                self.sink.write(batch)
+                try:
+                    self.sink.write(batch)
+                finally:
+                    self.write_durations.observe(time.monotonic() - self.attempt_at)
                 break
             except FatalSinkError as exc:
                 self.stats.errors += 1

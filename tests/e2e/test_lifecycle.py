@@ -100,6 +100,7 @@ def test_sink_with_when_full_drop_never_holds_the_others_back(work, write_config
         """
         [daemon]
         state_dir = "{work}/state"
+        metrics_address = ""
         queue_size = 1000
         checkpoint_interval = 0.2
 
