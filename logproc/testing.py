@@ -5,6 +5,13 @@ oracle, a log writer that can rotate and truncate, and a harness that runs the r
 The oracle follows rsyslog's `chkseq`: every written line carries `seq=<n>`; the checker
 reports the numbers missing and those delivered more than once, and fails unless each is
 within its budget (both default to zero).
+
+Also here: `HttpTestServer` (a loopback HTTP(S) server with scripted faults) for the http
+sink. Environment seams the daemon reads, for tests only:
+- `LOGPROC_STALL_SECONDS`: how long a thread may sit in one call before the watchdog and
+  `/health` call it stuck (default 60);
+- `LOGPROC_FAULT=consumer-exit`: the first consumer thread ends after its first batch, as a
+  bug would end it (for `/health` and the watchdog to notice).
 """
 
 from __future__ import annotations
@@ -192,3 +199,155 @@ def run_once(config: str | os.PathLike[str], timeout: float = 120.0,
     """`logproc run --once -c CONFIG`, captured."""
     return subprocess.run([*logproc_cmd(), "run", "--once", "-c", str(config)], capture_output=True,
                           timeout=timeout, env={**os.environ, **(env or {})}, check=False)
+
+
+# -- a fault-injecting HTTP server (for the http sink) ------------------------------------
+@dataclass
+class Reply:
+    """What the test server answers one request with; `hang` seconds first (a stop ends it)."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    hang: float = 0.0
+
+
+@dataclass
+class Received:
+    """One request as the test server saw it; `body` is gunzipped when it came gzipped."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # names lower-cased
+    body: bytes
+    wire_bytes: int  # the body's size on the wire
+    at: float = 0.0  # time.monotonic() when it had been read
+    status: int = 0  # what it was answered (0: no answer was sent, e.g. it hung)
+
+
+class HttpTestServer:
+    """A threaded HTTP/1.1 server on 127.0.0.1 (keep-alive) that records every request and
+    injects faults by script.
+
+    - `script`: Replies (or callables `Received -> Reply`) used one per request, in order;
+      after it, `respond(received)` decides (default: 200, empty body);
+    - `listening=False`: the port is bound but not listening, so connections are refused
+      until `start()` (the URL is known before the server is up);
+    - `record=False` keeps only counts (for throughput runs);
+    - `tls=(certfile, keyfile)` serves HTTPS (the handshake runs in the request's thread).
+    Use as a context manager; `stop()` ends hung replies at once.
+    """
+
+    def __init__(self, script: Iterable[Any] = (), respond: Callable[[Received], Reply] | None = None,
+                 listening: bool = True, record: bool = True, tls: tuple[str, str] | None = None) -> None:
+        import http.server
+        import ssl
+        import threading
+
+        self.script: list[Any] = list(script)
+        self.respond = respond or (lambda _r: Reply())
+        self.record = record
+        self.received: list[Received] = []
+        self.count = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                owner._handle(self)
+
+            do_PUT = do_POST
+
+            def setup(self) -> None:
+                if tls:
+                    self.request.do_handshake()  # a refused handshake ends this connection only
+                super().setup()
+
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # clients that hang up or refuse our certificate are part of the tests
+
+        self.server = Server(("127.0.0.1", 0), Handler, bind_and_activate=False)
+        self.server.server_bind()
+        self.port = self.server.server_address[1]
+        self.scheme = "https" if tls else "http"
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True,
+                                                 do_handshake_on_connect=False)
+        if listening:
+            self.start()
+
+    def url(self, path: str = "/") -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> None:
+        """Start listening (and answering)."""
+        import threading
+
+        self.server.server_activate()
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="http-test-server", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self.server.shutdown()
+            self._thread.join(10)
+        self.server.server_close()
+
+    def __enter__(self) -> HttpTestServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what came ---------------------------------------------------------------------
+    def bodies(self, ok_only: bool = True) -> list[bytes]:
+        """The bodies received (by default only those answered 2xx), in arrival order."""
+        with self._lock:
+            return [r.body for r in self.received if not ok_only or 200 <= r.status < 300]
+
+    def wait_requests(self, n: int, timeout: float = 30.0) -> list[Received]:
+        wait_for(lambda: self.count >= n, timeout, what=f"{n} requests")
+        with self._lock:
+            return list(self.received)
+
+    def _handle(self, h: Any) -> None:
+        import gzip
+
+        length = int(h.headers.get("Content-Length") or 0)
+        wire = h.rfile.read(length)
+        headers = {k.lower(): v for k, v in h.headers.items()}
+        body = gzip.decompress(wire) if headers.get("content-encoding") == "gzip" else wire
+        rec = Received(h.command, h.path, headers, body if self.record else b"", len(wire), time.monotonic())
+        with self._lock:
+            self.count += 1
+            step = self.script.pop(0) if self.script else self.respond
+            if self.record:
+                self.received.append(rec)
+        reply = step(rec) if callable(step) else step
+        if reply.hang and self._stopping.wait(reply.hang):
+            return
+        rec.status = reply.status  # before the answer: whoever sees the answer sees the status
+        try:
+            h.send_response(reply.status)
+            for k, v in reply.headers.items():
+                h.send_header(k, v)
+            h.send_header("Content-Length", str(len(reply.body)))
+            h.end_headers()
+            h.wfile.write(reply.body)
+            h.wfile.flush()
+        except OSError:
+            rec.status = 0  # the client gave up (timed out) before the answer

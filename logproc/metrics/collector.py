@@ -157,8 +157,10 @@ class PipelineCollector(Collector):
             v = [name]
             written.add_metric(v, rs.entries_written)
             payloads.add_metric(v, rs.payloads_written)
-            errors.add_metric(v, rs.errors)
-            retries.add_metric(v, rs.retries)
+            # a sink that retries inside one write (http) counts its own retries
+            inner = getattr(r.sink, "retries", 0)
+            errors.add_metric(v, rs.errors + inner)
+            retries.add_metric(v, rs.retries + inner)
             inbox.add_metric(v, r.depth)
             inbox_cap.add_metric(v, r.capacity)
             buckets, total = r.write_durations.snapshot()
@@ -179,6 +181,7 @@ class PipelineCollector(Collector):
         for sink_name, r in list(topo.runners.items()):
             rs = r.stats
             for reason, value in (("min_level", rs.dropped_min_level), ("filter", rs.dropped_filter),
-                                  ("sink_full", rs.dropped_full), ("dead_letter", rs.dead_lettered)):
+                                  ("sink_full", rs.dropped_full),
+                                  ("dead_letter", rs.dead_lettered + getattr(r.sink, "dead_lettered", 0))):
                 fam.add_sample(name, {"reason": reason, "sink": sink_name}, value)
         yield fam
