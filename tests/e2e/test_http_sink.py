@@ -297,9 +297,9 @@ def _rchar(pid):
 
 @pytest.mark.timeout(90)
 def test_sink_down_while_100k_lines_are_written(work, write_config):
-    """Down for 10 s while 100,000 lines arrive: the reader is held back (bounded memory),
+    """Down for 30 s while 100,000 lines arrive: the reader is held back (bounded memory),
     delivery resumes by itself once the server is up, and nothing is lost or repeated."""
-    total, down_for, limit_kib = 100_000, 10.0, 200 * 1024
+    total, down_for, limit_kib = 100_000, 30.0, 200 * 1024
     server = HttpTestServer(listening=False)
     try:
         config = http_config(write_config, server.url("/in"), daemon="queue_size = 5000",
