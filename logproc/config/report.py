@@ -47,7 +47,14 @@ def _source(name: str, src: SourceConfig) -> list[str]:
 
 
 def _sink(name: str, sink: SinkConfig) -> list[str]:
-    where = f" {sink.path}{' (fsync)' if sink.fsync else ''}" if isinstance(sink, FileSinkConfig) else ""
+    if isinstance(sink, FileSinkConfig):
+        where = f" {sink.path}{' (fsync)' if sink.fsync else ''}"
+    elif sink.type == "http":
+        where = f" {sink.url} ({sink.encoding}{', gzip' if sink.gzip else ''})"
+    elif sink.type == "syslog":
+        where = f" {sink.address} ({sink.protocol}, facility {sink.facility})"
+    else:
+        where = ""
     fmt = (sink.format or "message") + (f" {quote(sink.template)}" if sink.template is not None else "")
     lines = [
         f"  {name}: {sink.type}{where}",
