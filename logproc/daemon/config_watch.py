@@ -60,9 +60,14 @@ class ConfigWatcher(FileSystemEventHandler):
             self._observer.stop()
             self._observer.join(2.0)
 
-    def remember(self) -> None:
-        """The config was (re)loaded: its current content is the one running."""
-        self._loaded = _digest(self.path)
+    def digest(self) -> str | None:
+        """The config file's content digest now (taken just before it is loaded)."""
+        return _digest(self.path)
+
+    def remember(self, digest: str | None) -> None:
+        """The content with this digest was (re)loaded or refused: only another one counts
+        as a change (an edit made during the reload still does)."""
+        self._loaded = digest
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         names = {os.fsdecode(event.src_path), os.fsdecode(getattr(event, "dest_path", "") or "")}

@@ -2,7 +2,8 @@
 
 `problems(...)` lists what is wrong, as short operator-facing strings (empty: healthy):
 
-- a thread that should run is dead (a watcher, a consumer, a sink runner, the committer);
+- a thread that should run is dead (a watcher — unless it was told to stop: a reload
+  is replacing it —, a consumer, a sink runner, the committer);
 - a consumer has held one batch for longer than `stall` seconds, unless it is waiting to
   hand it to a sink runner that is itself alive (backpressure from a slow or failing
   sink is not a wedge: the lines wait in their files);
@@ -47,7 +48,7 @@ def problems(sources: Iterable[Any], consumers: Iterable[Any], runners: Iterable
     now = time.monotonic() if now is None else now
     out: list[str] = []
     for s in sources:
-        if not s.thread.is_alive():
+        if not s.thread.is_alive() and not getattr(s, "stopping", False):
             out.append(f"watcher of source {s.name!r} is not running")
     runners = list(runners)
     for r in runners:

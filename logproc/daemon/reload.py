@@ -13,16 +13,22 @@ here: its errors are logged and the old config keeps running).
    fills; backpressure, not loss).
 4. Removed and changed sinks are closed (they hold nothing now), new and changed ones are
    built and started, the routes of every source are rebuilt, and new and changed sources
-   start. A changed source takes over where the old one stopped, file by file: the same
-   read position and the same stream, so per-file order in the queue and in the
-   acknowledgements holds across the reload — nothing read twice, nothing skipped.
+   start. A changed source takes over the old one's tailers, descriptors open (a rotated
+   or deleted file still being read included): the same read position (the last line
+   handed out) and the same stream, so per-file order in the queue and in the
+   acknowledgements holds across the reload — nothing read twice, nothing skipped. Files
+   that appear meanwhile are new files, not start-up ones (no `start_at = "end"`).
 5. The gate opens.
 
 Each wait has the reload deadline (`shutdown_timeout`). Past it — a sink that does not
-accept entries — the reload is abandoned before anything was swapped: the old sources are
-restarted where they stopped (same hand-over), and the old config keeps running; the error
-is logged. `[daemon]` settings other than `log_level` take effect at the next start only
-(logged when they differ).
+accept entries — the reload is abandoned before anything was swapped: the old sources read
+on (a watcher still running takes its stop back; an ended one is replaced through the same
+hand-over), and the old config keeps running; the error is logged. Counters go on across
+a reload (a changed source or sink keeps its stats). Limits: a renamed source is a new
+source (checkpoints belong to a source name, so its files are read again from the
+start); a removed sink that is down cannot be removed until it accepts its entries.
+`[daemon]` settings other than `log_level` take effect at the next start only (logged
+when they differ).
 """
 
 from __future__ import annotations
@@ -81,28 +87,36 @@ def apply(sup: Supervisor, new: LoadedConfig, wait: Callable[[Callable[[], bool]
             outcome = wait(lambda: all(r.depth == 0 and not r.busy_since for r in topo.runners.values()),
                            deadline)
     if outcome != "ok":
-        _restart(sup, [s.name for s in stopping], old_cfg)
+        _restart(sup, stopping, old_cfg)
         topo.gate.open()
         if outcome == "deadline":
             log.error("reload abandoned: the pipeline did not drain in time; the old config keeps "
                       "running", timeout=old_cfg.daemon.shutdown_timeout)
         return outcome
     # nothing is between the queue and the sinks now: swap
+    old_stats = {}
     for name in sink_removed + sink_changed:
         runner = topo.runners.pop(name)
         runner.close()
         runner.join(5)
+        old_stats[name] = runner.stats
     topo.loaded = sup.loaded = new
     for name in sink_added + sink_changed:
-        runner = topology.build_runner(topo, name, new_cfg.sinks[name])
+        # [daemon] settings stay as started (queue_size is the inbox bound)
+        runner = topology.build_runner(topo, name, new_cfg.sinks[name], old_cfg.daemon)
+        if name in old_stats:
+            runner.stats = old_stats[name]  # counters go on across the reload
         topo.runners[name] = runner
         runner.start()
     topo.routes = topology.build_routes(topo, new)
     handovers = {s.name: s.handover() for s in stopping}
-    for name in src_removed + src_changed:
-        del topo.sources[name]
+    old_sources = {name: topo.sources.pop(name) for name in src_removed + src_changed}
+    for name in src_removed:
+        old_sources[name].close_files()
     for name in src_added + src_changed:
-        src = topology.build_source(topo, name, new_cfg.sources[name], handover=handovers.get(name))
+        old = old_sources.get(name)
+        src = topology.build_source(topo, name, new_cfg.sources[name], handover=handovers.get(name),
+                                    stats=old.stats if old is not None else None, daemon=old_cfg.daemon)
         topo.sources[name] = src
         src.start()
     _rewatch(sup)
@@ -113,13 +127,17 @@ def apply(sup: Supervisor, new: LoadedConfig, wait: Callable[[Callable[[], bool]
     return "ok"
 
 
-def _restart(sup: Supervisor, names: list[str], cfg: Any) -> None:
-    """Abandoned reload: the stopped sources read on with their old config, where they were."""
+def _restart(sup: Supervisor, stopping: list[Any], cfg: Any) -> None:
+    """Abandoned reload: the stopped sources read on with their old config, where they were:
+    one whose thread has not ended takes its stop back; an ended one is replaced by a new
+    source that takes over its tailers."""
     topo = sup.topo
-    for name in names:
-        handover = topo.sources[name].handover()
-        src = topology.build_source(topo, name, cfg.sources[name], handover=handover)
-        topo.sources[name] = src
+    for old in stopping:
+        if old.unstop():
+            continue
+        src = topology.build_source(topo, old.name, cfg.sources[old.name], handover=old.handover(),
+                                    stats=old.stats, daemon=cfg.daemon)
+        topo.sources[old.name] = src
         src.start()
     _rewatch(sup)
 

@@ -168,19 +168,22 @@ class Supervisor:
         from logproc.daemon import reload
         from logproc.errors import ConfigErrors
 
+        digest = self.config_watch.digest() if self.config_watch is not None else None
         try:
             new = load(self.loaded.path)
         except ConfigErrors as exc:
             for issue in exc.issues:
                 log.error("invalid config, not reloaded", problem=str(issue))
             log.error("reload refused; the running config stays", problems=len(exc.issues))
+            if self.config_watch is not None:
+                self.config_watch.remember(digest)
             return "refused"
         self.notifier.reloading()
         outcome = reload.apply(self, new, self._wait)
         if outcome != "signal":
             self.notifier.notify("READY=1", "STATUS=" + self.status(time.monotonic()))
         if self.config_watch is not None:
-            self.config_watch.remember()
+            self.config_watch.remember(digest)  # what was read, not what is there now
         return outcome
 
     def _heartbeat(self) -> None:
@@ -190,7 +193,8 @@ class Supervisor:
         now = time.monotonic()
         ping = self.notifier.watchdog_interval()
         if ping and now >= self._next_ping:
-            wrong = self.problems()
+            # draining: threads end on purpose; the drain has its own deadline
+            wrong = self.problems() if self.phase is Phase.RUNNING else []
             if wrong:
                 if not self._withheld:
                     log.error("pipeline is stuck; withholding the systemd watchdog ping", problems=wrong)
@@ -303,11 +307,22 @@ class Supervisor:
                      dead_lettered=rs.dead_lettered)
 
     def _wait(self, done: Callable[[], bool], deadline: float) -> str:
-        while not done():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return "deadline"
-            for control, _ in self.signals.wait(min(0.01, left)):
-                if control is Control.SHUTDOWN:
-                    return "signal"
-        return "ok"
+        """Wait for `done` (a drain or reload step): "ok", "deadline", or "signal" when a
+        shutdown is asked for. The watchdog keeps being fed meanwhile, and other controls
+        (reload, reopen) are kept for the main loop, not dropped."""
+        later: list[Control] = []
+        try:
+            while not done():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return "deadline"
+                self._heartbeat()
+                for control, _ in self.signals.wait(min(0.01, left)):
+                    if control is Control.SHUTDOWN:
+                        return "signal"
+                    later.append(control)
+            return "ok"
+        finally:
+            if self.phase is not Phase.DRAINING:
+                for control in later:
+                    self.signals.post(control)

@@ -25,7 +25,8 @@ from logproc.sinks.file import FileSink
 from logproc.sinks.formats import build_formatter, needs_entries
 from logproc.sinks.runner import SinkRunner
 from logproc.sinks.stdout import StdoutSink
-from logproc.sources.file import FileSource
+from logproc.sources.file import FileSource, Handover
+from logproc.sources.tailer import ReadStats
 from logproc.transforms import build_source_pipeline
 from logproc.transforms.filter import build_filter
 
@@ -120,10 +121,11 @@ def build(loaded: LoadedConfig, once: bool = False) -> Topology:
     return topo
 
 
-def build_runner(topo: Topology, name: str, scfg: Any) -> SinkRunner:
+def build_runner(topo: Topology, name: str, scfg: Any, daemon: Any = None) -> SinkRunner:
     sink = build_sink(name, scfg, topo.dead_letters)
     linger = scfg.batch_timeout if scfg.type == "http" else 0.0
-    return SinkRunner(sink, topo.loaded.config.daemon.queue_size, scfg.when_full, topo.dead_letters,
+    daemon = daemon or topo.loaded.config.daemon
+    return SinkRunner(sink, daemon.queue_size, scfg.when_full, topo.dead_letters,
                       after_write=topo.store.commit_light, linger=linger,
                       linger_entries=getattr(scfg, "batch_max_entries", 0))
 
@@ -148,8 +150,10 @@ def build_routes(topo: Topology, loaded: LoadedConfig) -> dict[str, SourceRoutes
     return out
 
 
-def build_source(topo: Topology, name: str, src: Any, once: bool = False,
-                 handover: dict[str, tuple[int, str]] | None = None) -> FileSource:
+def build_source(topo: Topology, name: str, src: Any, once: bool = False, handover: Handover | None = None,
+                 stats: ReadStats | None = None, daemon: Any = None) -> FileSource:
     cfg = topo.loaded.config
-    budget = descriptor_budget(cfg.daemon.max_open_files) // max(1, len(cfg.sources))
-    return FileSource(name, src, topo.queue, topo.store, once=once, budget=budget, handover=handover)
+    daemon = daemon or cfg.daemon
+    budget = descriptor_budget(daemon.max_open_files) // max(1, len(cfg.sources))
+    return FileSource(name, src, topo.queue, topo.store, once=once, budget=budget, handover=handover,
+                      stats=stats)

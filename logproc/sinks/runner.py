@@ -204,6 +204,7 @@ class SinkRunner:
                 delay = backoff.next()
                 log.warning("sink write failed, will retry", sink=self.name, error=str(exc),
                             retry_in=round(delay, 3))
+                self.attempt_at = time.monotonic() + delay  # waiting to retry is not being stuck
                 if self._abort.wait(delay):
                     return  # deadline passed: these stay unacknowledged (re-read after restart)
         n = 0

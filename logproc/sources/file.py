@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
@@ -44,36 +45,47 @@ RETENTION = 24 * 3600.0  # seconds a checkpoint outlives its vanished file
 log = get_logger("source")
 
 
+@dataclass(slots=True)
+class Handover:
+    """What a source replaced by a reload passes on: its tailers, descriptors open."""
+
+    tailers: list[Tailer]
+    finished: dict[str, int]
+
+
 class FileSource(Recovery):
     """Discovery plus one tailer per live file, for one configured source."""
 
     def __init__(self, name: str, cfg: SourceConfig, queue: BatchQueue, store: CheckpointStore,
                  once: bool = False, budget: int = 1024,
-                 handover: dict[str, tuple[int, str]] | None = None) -> None:
+                 handover: Handover | None = None, stats: ReadStats | None = None) -> None:
         self.name = name
         self.cfg = cfg
         self.queue = queue
         self.store = store
         self.once = once
         self.budget = max(4, budget)
-        self.stats = ReadStats()
+        self.stats = stats or ReadStats()
         self.tailers: dict[str, Tailer] = {}  # key ("dev:ino") -> tailer
         self.finished: dict[str, int] = {}  # key -> position read to, of tailers closed while
         # their last batches may still be unacknowledged (so a rediscovery does not re-read)
-        # a reload hands over (position, stream) per file from the source this one replaces:
-        # reading goes on where it stopped, in the same stream, so queue order and ack order
-        # hold across the reload without waiting for acknowledgements
-        self.streams: dict[str, str] = {}
-        for key, (pos, stream) in (handover or {}).items():
-            self.finished[key] = pos
-            if stream:
-                self.streams[key] = stream
+        # A reload hands over the tailers of the source this one replaces, descriptors open
+        # (rotated and deleted files included): reading goes on where it stopped, in the same
+        # stream, so queue order and ack order hold across the reload without waiting.
+        self.fresh_start = handover is None  # start_at and "no copy check" are for start-up only
+        if handover is not None:
+            self.finished.update(handover.finished)
+            for t in handover.tailers:
+                t.reconfigure(cfg.max_line_bytes, cfg.priority, cfg.multiline)
+                self.tailers[t.key] = t
         self.deferred: dict[str, float] = {}  # path -> first seen, for files that look like a copy
         self.skipped: set[str] = set()  # keys never to read (gzip)
         self.failed: dict[str, str] = {}  # path -> last error logged (log once per cause)
         self.read_errors = 0  # files that could not be read (`--once` exits 1)
         self.wake = threading.Event()
         self._stop = threading.Event()
+        self._life = threading.Lock()  # `unstop` against the thread deciding to end
+        self._ended = False
         self.watching = threading.Event()  # set once the first discovery pass is done
         self.started_wall = time.time()
         self.thread = threading.Thread(target=self._run, name=f"source-{name}", daemon=False)
@@ -91,12 +103,25 @@ class FileSource(Recovery):
         self.thread.join(timeout)
         return not self.thread.is_alive()
 
-    def handover(self) -> dict[str, tuple[int, str]]:
-        """Where this (stopped) source was, per file: for the source that replaces it."""
-        out = {key: (pos, "") for key, pos in self.finished.items()}
-        for t in self.tailers.values():
-            out[t.key] = (t.emitted, t.stream)
-        return out
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def unstop(self) -> bool:
+        """Take a `stop()` back if the thread has not ended yet (an abandoned reload): True
+        when it reads on; False when it ended (then start a replacement with `handover`)."""
+        with self._life:
+            if self._ended:
+                return False
+            self._stop.clear()
+            self.wake.set()
+            return True
+
+    def handover(self) -> Handover:
+        """This ended source's tailers (descriptors still open) and positions, for the
+        source that replaces it (call only once its thread has ended)."""
+        assert self._ended, "hand over only after the watcher thread ended"
+        return Handover(list(self.tailers.values()), dict(self.finished))
 
     @property
     def files_watched(self) -> int:
@@ -117,24 +142,37 @@ class FileSource(Recovery):
 
     # -- the watcher loop --------------------------------------------------------------
     def _run(self) -> None:
+        handing_over = False
         try:
             self._rescan(initial=True)
             self.watching.set()
             if self.once:
                 self._read_all_once()
             else:
-                self._follow()
+                while True:
+                    self._follow()
+                    with self._life:
+                        if self._stop.is_set():
+                            self._ended = handing_over = True
+                            break
         except QueueClosed:
             pass
         except Exception:
             log.exception("source watcher failed", source=self.name)
             raise
         finally:
+            with self._life:
+                self._ended = True
             self.watching.set()
-            for t in self.tailers.values():
-                if t.fd is not None:
-                    os.close(t.fd)
-                    t.fd = None
+            if not handing_over or self.queue.closed:
+                self.close_files()
+
+    def close_files(self) -> None:
+        """Release every descriptor (a stopped source nobody takes over)."""
+        for t in self.tailers.values():
+            if t.fd is not None:
+                os.close(t.fd)
+                t.fd = None
 
     def _follow(self) -> None:
         next_scan = time.monotonic() + STAT_INTERVAL
@@ -274,7 +312,7 @@ class FileSource(Recovery):
                 continue
             if key in self.skipped:
                 continue
-            self._discover(path, st, initial)
+            self._discover(path, st, initial and self.fresh_start)
         if initial:
             self._reconcile(set(matched))
         if not self.once:
@@ -383,9 +421,6 @@ class FileSource(Recovery):
         self.store.put(rec)
         t = Tailer(self.name, path, fd, st, rec, self.store, self.cfg.max_line_bytes,
                    self.cfg.priority, self.cfg.multiline)
-        stream = self.streams.pop(key, None)
-        if stream is not None:
-            t.stream = stream
         if start is not None and start > rec.offset:
             t.pos = t.emitted = start
             t.emitted_tail = fingerprint.tail_hash(fd, start)

@@ -12,8 +12,10 @@ after a restart the entry is read again from its first line. It is complete when
 start line arrives, when `flush_entry()` is called (the source does so once the file has
 been quiet for `multiline.timeout` seconds), or at the end of a `--once` run (`flush`).
 
-Limits: an entry longer than `max_line_bytes` is handed out as it is when it reaches that
-size (the rest continues as an entry of its own), so memory stays bounded per file. The
+Limits: the carry never holds more than `max_line_bytes` (plus one read): an entry that
+reaches that size is handed out as it is (the rest continues as an entry of its own), and
+so is a line that long with no newline yet. An entry completed within one read may be
+longer (up to a read, 256 KiB). NULs at a line start are dropped, as `LineSplitter` does. The
 start pattern is matched against the raw bytes of each line (compiled as a bytes regex),
 so `\\d`, `\\s` and `\\w` are ASCII classes. Lines before the first start line of a file
 form an entry of their own.
@@ -50,22 +52,36 @@ class MultilineSplitter:
     def feed(self, chunk: bytes) -> Split:
         data = self._carry + chunk if self._carry else chunk
         end = data.rfind(b"\n") + 1  # just past the last complete line
+        limit = self.max_line_bytes
         if not end:
+            if len(data) > limit:  # one line past the limit with no newline: hand it out
+                self._carry = b""
+                return self._entries(data + b"\n")
             self._carry = data
             return Split([], None, 0, 0)
         # the last line start (after position 0) whose line matches: entries before it are done
         cut = 0
         pos = data.rfind(b"\n", 0, end - 1) + 1
-        match = self._start
         while pos > 0:
-            if match(data, pos):
+            if self._starts(data, pos):
                 cut = pos
                 break
             pos = data.rfind(b"\n", 0, pos - 1) + 1
-        if not cut and end > self.max_line_bytes:
+        if not cut and end > limit:
             cut = end  # one entry as long as the limit: hand it out as it is
+        if len(data) - cut > limit:  # and a partial line past the limit after it
+            cut = len(data)
+            data += b"\n"
         self._carry = data[cut:]
         return self._entries(data[:cut])
+
+    def _starts(self, data: bytes, pos: int) -> bool:
+        """Does the line at `pos` start an entry? (NULs at a line start are not part of it:
+        the hole a writer without O_APPEND leaves after copytruncate.)"""
+        if data[pos:pos + 1] == b"\0":
+            eol = data.find(b"\n", pos)
+            return self._start(data[pos:eol].lstrip(b"\0")) is not None
+        return self._start(data, pos) is not None
 
     def flush_entry(self) -> Split:
         """Hand out the entry being built (its lines are complete; a partial line stays)."""
@@ -86,6 +102,8 @@ class MultilineSplitter:
         lines = data[:-1].split(b"\n")
         if b"\r" in data:
             lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
+        if b"\0" in data:
+            lines = [ln.lstrip(b"\0") for ln in lines]
         match = self._start
         out: list[bytes] = []
         current: list[bytes] = []

@@ -239,6 +239,16 @@ class Tailer:
         self.state = State.ROTATED
         self.rotated_at = time.monotonic() - ROTATE_WAIT  # nobody writes to a copy
 
+    def reconfigure(self, max_line_bytes: int, priority: int, multiline: Any) -> None:
+        """Taken over by a reloaded source: its settings apply from the last line handed
+        out (what was read past it is read again with the new splitter)."""
+        self.priority = priority
+        self.splitter = (MultilineSplitter(multiline.start, max_line_bytes) if multiline is not None
+                         else LineSplitter(max_line_bytes))
+        self.entry_timeout = multiline.timeout if multiline is not None else 0.0
+        self.pos = self.emitted
+        self.tail_bytes = None  # the first read checks the bytes before `emitted` by hash
+
     def suspend(self) -> None:
         """Close an idle file to free a descriptor; `resume` reopens it by identity."""
         if self.fd is not None:

@@ -70,3 +70,18 @@ def test_an_entry_reaching_max_line_bytes_is_handed_out_as_it_is() -> None:
     split = s.feed(body)
     assert split.lines == [body[:-1]]
     assert s.pending == 0
+
+
+def test_a_line_with_no_newline_never_grows_the_carry_past_the_limit() -> None:
+    s = MultilineSplitter(START, 64)
+    out = []
+    for _ in range(50):
+        out += s.feed(b"x" * 10).lines
+        assert s.pending <= 64
+    assert b"".join(out) + s.flush().lines[0] == b"x" * 500
+
+
+def test_nul_holes_at_a_line_start_are_dropped_before_matching() -> None:
+    s = MultilineSplitter(START, 1 << 20)
+    split = s.feed(b"2026-11-24 04:00:01 a\n\0\0\0\0" + NEXT + NEXT)
+    assert split.lines == [b"2026-11-24 04:00:01 a", NEXT[:-1]]

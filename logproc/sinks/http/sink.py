@@ -76,7 +76,8 @@ class HttpSink:
         self.requests = 0
         self.retries = 0
         self.dead_lettered = 0  # entries dead-lettered here (item failures, one of several requests)
-        self.last_attempt = 0.0  # monotonic time of the latest request (daemon.liveness reads it)
+        self.last_attempt = 0.0  # monotonic time the latest attempt may run to (daemon.liveness)
+        self.request_timeout = cfg.timeout
 
     def set_abort(self, event: threading.Event) -> None:
         """The runner's abort event: once set, stop retrying."""
@@ -132,7 +133,8 @@ class HttpSink:
         while True:
             if self._abort.is_set():
                 raise Aborted("stopped retrying: shutdown deadline passed")
-            self.last_attempt = time.monotonic()  # liveness: retrying is not being stuck
+            # liveness: a request may take `timeout`; past that it is stuck
+            self.last_attempt = time.monotonic() + self.request_timeout
             out = self.client.post(body)
             with self._lock:
                 self.requests += 1
@@ -162,6 +164,7 @@ class HttpSink:
                 return
             delay = backoff.next(at_least=out.retry_after or 0.0)
             self._failed(out, delay, entries)
+            self.last_attempt = time.monotonic() + delay  # liveness: a planned wait
             if self._abort.wait(delay):
                 raise Aborted("stopped retrying: shutdown deadline passed")
 
