@@ -6,7 +6,11 @@
 
 Everything decidable from the config is decided here, once: each source's pipeline
 (parse + transforms), and for each source the list of routes (sink runner, filter,
-formatter). A source whose sinks all pass raw lines through unfiltered skips parsing.
+formatter), folded into one batch function (:mod:`.stages`). A source whose sinks all
+pass raw lines through unfiltered skips parsing. With ``[daemon] workers`` above 0 (by
+default 2 on a machine with 2 CPUs or more when some source is parsed, see
+``procpool.auto_workers``), the parsed sources' batches run in worker processes
+(:mod:`.procpool`); the pool is built here and started by the supervisor.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from logproc.checkpoints import CheckpointStore
 from logproc.daemon.acks import AckTracker
+from logproc.daemon.stages import BatchFn, build_batch_fn
 from logproc.queue import BatchQueue
 from logproc.sinks.deadletter import DeadLetters
 from logproc.sinks.file import FileSink
@@ -30,6 +35,7 @@ from logproc.transforms.filter import build_filter
 
 if TYPE_CHECKING:
     from logproc.config import LoadedConfig
+    from logproc.daemon.procpool import WorkerPool
     from logproc.sinks.base import Sink
 
 
@@ -47,6 +53,7 @@ class Route:
 class SourceRoutes:
     pipeline: Any  # SourcePipeline | None (None: no sink needs entries)
     routes: list[Route]
+    run: BatchFn  # the pipeline and every route's filter and formatter, over one batch
     parse_errors: int = 0
 
 
@@ -60,6 +67,7 @@ class Topology:
     sources: dict[str, FileSource] = field(default_factory=dict)
     runners: dict[str, SinkRunner] = field(default_factory=dict)
     routes: dict[str, SourceRoutes] = field(default_factory=dict)
+    pool: WorkerPool | None = None  # worker processes for parsed sources ([daemon] workers)
 
 
 def build_sink(name: str, cfg: Any) -> Sink:
@@ -91,6 +99,7 @@ def build(loaded: LoadedConfig, once: bool = False) -> Topology:
         sink = build_sink(name, scfg)
         topo.runners[name] = SinkRunner(sink, cfg.daemon.queue_size, scfg.when_full, topo.dead_letters,
                                         after_write=store.commit_light)
+    parses: dict[str, bool] = {}
     for name, src in cfg.sources.items():
         routes: list[Route] = []
         parse = False
@@ -101,6 +110,17 @@ def build(loaded: LoadedConfig, once: bool = False) -> Topology:
                                 not needs_entries(scfg) or scfg.format == "raw"))
             parse = parse or needs_entries(scfg)
         pipeline = build_source_pipeline(name, src, host) if parse else None
-        topo.routes[name] = SourceRoutes(pipeline, routes)
+        run = build_batch_fn(pipeline, [(r.filter, r.formatter, r.raw_only) for r in routes])
+        topo.routes[name] = SourceRoutes(pipeline, routes, run)
         topo.sources[name] = FileSource(name, src, queue, store, once=once, budget=budget)
+        parses[name] = parse
+    workers = cfg.daemon.workers
+    if workers is None or workers > 0:
+        from logproc.daemon import procpool
+
+        if workers is None:
+            workers = procpool.auto_workers(any(parses.values()))
+        if workers > 0 and any(parses.values()):
+            spec = procpool.worker_spec(cfg, host, list(cfg.sources), parses)
+            topo.pool = procpool.WorkerPool(workers, spec)
     return topo
