@@ -133,6 +133,9 @@ class DaemonConfig(BaseModel):
     state_dir: Annotated[Path, BeforeValidator(_path)] = Path("/var/lib/logproc")
     queue_size: int = Field(default=10000, ge=1)
     consumers: int = Field(default=2, ge=1, le=64)
+    # worker processes that parse and format (0: the consumer threads do it); absent: 2 on a
+    # machine with 2 CPUs or more when some source is parsed, else 0 (procpool.auto_workers)
+    workers: int | None = Field(default=None, ge=0, le=64)
     shutdown_timeout: float = Field(default=30, gt=0)
     checkpoint_interval: float = Field(default=1.0, gt=0)
     max_open_files: int = Field(default=1024, ge=16)

@@ -109,6 +109,12 @@ def apply(sup: Supervisor, new: LoadedConfig, wait: Callable[[Callable[[], bool]
         topo.runners[name] = runner
         runner.start()
     topo.routes = topology.build_routes(topo, new)
+    if routes_changed:  # (the gate is closed: no worker is in use)
+        if topo.pool is not None:  # workers build their functions from the config: new ones
+            topo.pool.close()
+        topo.pool = topology.build_pool(topo, new, old_cfg.daemon)
+        if topo.pool is not None:
+            topo.pool.start()
     handovers = {s.name: s.handover() for s in stopping}
     old_sources = {name: topo.sources.pop(name) for name in src_removed + src_changed}
     for name in src_removed:

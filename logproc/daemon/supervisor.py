@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from logproc import metrics
-from logproc.daemon import liveness, topology
+from logproc.daemon import alloc, liveness, topology
 from logproc.daemon.committer import Committer
 from logproc.daemon.config_watch import ConfigWatcher
 from logproc.daemon.progress import Progress
@@ -90,6 +90,9 @@ class Supervisor:
         """Start every thread and wait until every source is watching (no signals installed:
         in-process users such as tests call `shutdown()` or `crash()` themselves)."""
         topo = self.topo
+        alloc.tune()
+        if topo.pool is not None:  # first: the workers import while the rest starts
+            topo.pool.start()
         self.committer.start()
         for r in topo.runners.values():
             r.start()
@@ -107,7 +110,8 @@ class Supervisor:
             s.watching.wait()
         self.phase = Phase.RUNNING
         log.info("started", sources=len(topo.sources), sinks=len(topo.runners),
-                 files=sum(s.files_watched for s in topo.sources.values()), once=self.once)
+                 files=sum(s.files_watched for s in topo.sources.values()), once=self.once,
+                 workers=0 if topo.pool is None else len(topo.pool.workers))
         self.notifier.notify("READY=1", "STATUS=watching")
 
     def shutdown(self) -> int:
@@ -131,6 +135,8 @@ class Supervisor:
         for t in ([s.thread for s in topo.sources.values()] + [c.thread for c in self.consumers]
                   + [r.thread for r in topo.runners.values()]):
             t.join(5)
+        if topo.pool is not None:
+            topo.pool.kill()
         self.phase = Phase.STOPPED
 
     def _loop(self) -> int:
@@ -255,6 +261,8 @@ class Supervisor:
             if outcome != "ok":
                 break
             if what == "consumers":
+                if topo.pool is not None:
+                    topo.pool.close()
                 for r in topo.runners.values():
                     r.close()
         if outcome == "ok":
@@ -273,6 +281,8 @@ class Supervisor:
         if outcome != "ok":
             for r in topo.runners.values():
                 r.abort()
+            if topo.pool is not None:  # consumers may still hold workers: do not wait on them
+                topo.pool.kill()
         self.committer.stop()
         self._commit()
         self.phase = Phase.STOPPED

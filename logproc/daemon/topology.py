@@ -6,7 +6,11 @@
 
 Everything decidable from the config is decided here, once: each source's pipeline
 (parse + transforms), and for each source the list of routes (sink runner, filter,
-formatter). A source whose sinks all pass raw lines through unfiltered skips parsing.
+formatter), folded into one batch function (:mod:`.stages`). A source whose sinks all
+pass raw lines through unfiltered skips parsing. With ``[daemon] workers`` above 0 (by
+default 2 on a machine with 2 CPUs or more when some source is parsed, see
+``procpool.auto_workers``), the parsed sources' batches run in worker processes
+(:mod:`.procpool`); the pool is built here and started by the supervisor.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 from logproc.checkpoints import CheckpointStore
 from logproc.daemon.acks import AckTracker
 from logproc.daemon.gate import Gate
+from logproc.daemon.stages import BatchFn, build_batch_fn
 from logproc.queue import BatchQueue
 from logproc.sinks.deadletter import DeadLetters
 from logproc.sinks.file import FileSink
-from logproc.sinks.formats import build_formatter, needs_entries
 from logproc.sinks.runner import SinkRunner
+from logproc.sinks.select import formatter_for, needs_entries_for, raw_only_for
 from logproc.sinks.stdout import StdoutSink
 from logproc.sources.file import FileSource, Handover
 from logproc.sources.tailer import ReadStats
@@ -32,6 +37,7 @@ from logproc.transforms.filter import build_filter
 
 if TYPE_CHECKING:
     from logproc.config import LoadedConfig
+    from logproc.daemon.procpool import WorkerPool
     from logproc.sinks.base import Sink
 
 
@@ -49,6 +55,7 @@ class Route:
 class SourceRoutes:
     pipeline: Any  # SourcePipeline | None (None: no sink needs entries)
     routes: list[Route]
+    run: BatchFn  # the pipeline and every route's filter and formatter, over one batch
     parse_errors: int = 0
 
 
@@ -62,9 +69,10 @@ class Topology:
     sources: dict[str, FileSource] = field(default_factory=dict)
     runners: dict[str, SinkRunner] = field(default_factory=dict)
     routes: dict[str, SourceRoutes] = field(default_factory=dict)
-    # consumers take batches only while this is set; a reload clears it to swap sinks and
+    # consumers take batches only while this is open; a reload closes it to swap sinks and
     # routes while nothing is between the queue and the sinks
     gate: Gate = field(default_factory=Gate)
+    pool: WorkerPool | None = None  # worker processes for parsed sources ([daemon] workers)
 
 
 def build_sink(name: str, cfg: Any, dead_letters: DeadLetters) -> Sink:
@@ -80,22 +88,6 @@ def build_sink(name: str, cfg: Any, dead_letters: DeadLetters) -> Sink:
         from logproc.sinks.syslog import SyslogSink
         return SyslogSink(name, cfg)
     raise ValueError(f"unknown sink type {cfg.type!r}")  # the schema makes this unreachable
-
-
-def sink_formatter(cfg: Any) -> Any:
-    """What the consumers run for this sink: its format, or its wire encoding's entry half."""
-    if cfg.type == "http":
-        from logproc.sinks.http import build_http_formatter
-        return build_http_formatter(cfg)
-    if cfg.type == "syslog":
-        from logproc.sinks.syslog import build_syslog_formatter
-        return build_syslog_formatter(cfg)
-    return build_formatter(cfg)
-
-
-def sink_needs_entries(cfg: Any) -> bool:
-    # http and syslog read fields (labels, index date, severity) whatever the format
-    return cfg.type in ("http", "syslog") or needs_entries(cfg)
 
 
 def descriptor_budget(max_open_files: int) -> int:
@@ -118,6 +110,7 @@ def build(loaded: LoadedConfig, once: bool = False) -> Topology:
     topo.routes = build_routes(topo, loaded)
     for name, src in cfg.sources.items():
         topo.sources[name] = build_source(topo, name, src, once=once)
+    topo.pool = build_pool(topo, loaded)
     return topo
 
 
@@ -131,7 +124,8 @@ def build_runner(topo: Topology, name: str, scfg: Any, daemon: Any = None) -> Si
 
 
 def build_routes(topo: Topology, loaded: LoadedConfig) -> dict[str, SourceRoutes]:
-    """Each source's pipeline and routes, to `topo.runners` (which must hold every sink)."""
+    """Each source's pipeline, routes and batch function, to `topo.runners` (which must
+    hold every sink)."""
     cfg = loaded.config
     host = socket.gethostname()
     out: dict[str, SourceRoutes] = {}
@@ -141,13 +135,32 @@ def build_routes(topo: Topology, loaded: LoadedConfig) -> dict[str, SourceRoutes
         for sname, scfg in cfg.sinks.items():
             if scfg.inputs is not None and name not in scfg.inputs:
                 continue
-            needs = sink_needs_entries(scfg)
-            routes.append(Route(topo.runners[sname], build_filter(scfg), sink_formatter(scfg),
-                                not needs or (scfg.format == "raw" and scfg.type in ("stdout", "file"))))
-            parse = parse or needs
+            routes.append(Route(topo.runners[sname], build_filter(scfg), formatter_for(scfg),
+                                raw_only_for(scfg)))
+            parse = parse or needs_entries_for(scfg)
         pipeline = build_source_pipeline(name, src, host) if parse else None
-        out[name] = SourceRoutes(pipeline, routes)
+        run = build_batch_fn(pipeline, [(r.filter, r.formatter, r.raw_only) for r in routes])
+        out[name] = SourceRoutes(pipeline, routes, run)
     return out
+
+
+def build_pool(topo: Topology, loaded: LoadedConfig, daemon: Any = None) -> WorkerPool | None:
+    """The worker processes for the parsed sources (`[daemon] workers`, from `daemon`: the
+    settings started with; None: parse in the consumer threads). Built from `loaded`'s
+    sources and sinks; the caller starts it."""
+    cfg = loaded.config
+    parses = {name: sr.pipeline is not None for name, sr in topo.routes.items()}
+    workers = (daemon or cfg.daemon).workers
+    if not any(parses.values()) or workers == 0:
+        return None
+    from logproc.daemon import procpool
+
+    if workers is None:
+        workers = procpool.auto_workers(True)
+    if workers <= 0:
+        return None
+    spec = procpool.worker_spec(cfg, socket.gethostname(), list(cfg.sources), parses)
+    return procpool.WorkerPool(workers, spec)
 
 
 def build_source(topo: Topology, name: str, src: Any, once: bool = False, handover: Handover | None = None,

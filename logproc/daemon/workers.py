@@ -1,10 +1,11 @@
 """Consumers: threads that take batches, run the pipeline and hand payloads to sinks.
 
 For each batch: parse once (when any routed sink needs fields), then per route filter and
-format into one payload, register a ticket with the ack tracker counting the sinks that
-got something, submit, and only then release the batch's file in the queue (so the file's
-next batch reaches every sink after this one). Consumers end when the queue is closed and
-drained — closing is the shutdown protocol.
+format into one payload (the source's batch function, see `stages`; in worker processes
+when `[daemon] workers` > 0, see `procpool`), register a ticket with the ack tracker
+counting the sinks that got something, submit, and only then release the batch's file in
+the queue (so the file's next batch reaches every sink after this one). Consumers end when
+the queue is closed and drained — closing is the shutdown protocol.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 import time
 
 from logproc.batch import Batch
+from logproc.daemon.procpool import WorkerFailed
 from logproc.daemon.topology import Topology
 from logproc.log import get_logger
 from logproc.sinks.base import Delivery, noop
@@ -77,33 +79,30 @@ class Consumer:
     def process(self, batch: Batch) -> None:
         sr = self.topo.routes[batch.source]
         lines = batch.lines
-        entries = None
-        if sr.pipeline is not None and lines:
-            entries, errors = sr.pipeline(lines, batch.parts, batch.path, batch.read_time)
-            if errors:
-                with _counts:
-                    sr.parse_errors += errors
+        pool = self.topo.pool
+        if pool is not None and sr.pipeline is not None and lines:
+            try:
+                errors, results = pool.run(batch.source, lines, batch.parts, batch.path, batch.read_time)
+            except WorkerFailed:
+                log.error("worker processes keep dying on a batch; processing it in the consumer",
+                          source=batch.source, path=batch.path, start=batch.start, end=batch.end)
+                errors, results = sr.run(lines, batch.parts, batch.path, batch.read_time)
+        else:
+            errors, results = sr.run(lines, batch.parts, batch.path, batch.read_time)
+        if errors:
+            with _counts:
+                sr.parse_errors += errors
         deliveries: list[tuple[object, Delivery]] = []
         source = batch.source
-        for route in sr.routes:
-            if not lines:
-                break
-            sel_entries, sel_raws = entries, lines
+        for route, (n, n_level, n_filter, payload) in zip(sr.routes, results, strict=False):
             if route.filter is not None:
-                kept, n_level, n_filter = route.filter(entries)
                 stats = route.runner.stats
                 if n_level or n_filter:
                     with _counts:
                         stats.dropped_min_level += n_level
                         stats.dropped_filter += n_filter
-                if len(kept) != len(lines):
-                    if not kept:
-                        continue
-                    sel_raws = [lines[i] for i in kept]  # aligned with the entries kept
-                    sel_entries = [entries[i] for i in kept] if entries is not None else None
-            n = len(sel_raws) if route.raw_only else len(sel_entries or ())
-            payload = route.formatter(None if route.raw_only else sel_entries, sel_raws)
-            deliveries.append((route.runner, Delivery(source, payload, n, noop, batch.key)))
+            if n:
+                deliveries.append((route.runner, Delivery(source, payload, n, noop, batch.key)))
         ticket = self.topo.tracker.open(batch, len(deliveries))
         for runner, d in deliveries:
             d.ack = ticket.ack

@@ -61,7 +61,8 @@ def build_formatter(sink_cfg: SinkConfig) -> Formatter:
 
 
 def format_raw(entries: list[Entry] | None, raws: list[bytes]) -> bytes:
-    return b"\n".join(raws) + b"\n" if raws else b""
+    # one join with an empty last item: the final newline without copying the payload again
+    return b"\n".join([*raws, b""]) if raws else b""
 
 
 def format_json(entries: list[Entry] | None, raws: list[bytes]) -> bytes:

@@ -16,8 +16,9 @@ Given the parser's mapping for a line, the entry is built as:
 A line the parser refuses becomes a bad entry (``parse_error``), never a dropped line.
 
 Hot path: the common case (a canonical ``timestamp``, a string ``level`` spelled in one of
-the table's spellings, a ``message``) costs three ``dict.pop`` calls, one regex match, one
-dict lookup and one dict display beyond the parse itself; everything else is on slow paths
+the table's spellings, a ``message``) costs three ``dict.pop`` calls, two slices and a set
+lookup (a regex match when the second differs from the line before), one dict lookup and
+one dict display beyond the parse itself; everything else is on slow paths
 that are only called when the fast checks miss. Building a new dict is the price of the
 documented key order (about a quarter of the per-line cost over ``orjson.loads``); updating
 the parsed dict in place would keep the line's own order instead.
@@ -38,6 +39,10 @@ LEVEL_KEYS = ("level", "severity", "lvl", "loglevel")
 MESSAGE_KEYS = ("message", "msg")
 
 _MISSING: Any = object()
+
+#: What may follow a canonical time's seconds, but microseconds: with the seconds seen on
+#: the line before (``last_second``), one set lookup instead of the regex (~300 ns/line).
+_SHORT_TAILS = frozenset(["Z", *(f".{ms:03d}Z" for ms in range(1000))])
 
 
 def build_structured(
@@ -86,6 +91,7 @@ def build_structured(
         # Everything the loop touches is a local: no global or attribute lookups per line.
         pop, canonical, level_names, normalize = dict.pop, match_canonical, LEVEL_NAMES.get, normalize_level
         fields_of_, explain_, missing = fields_of, explain, _MISSING
+        short_tails, last_second = _SHORT_TAILS, "-"
         read_ts = format_epoch(read_time)
         meta: Entry = {"source": name, "file": path, "host": host}
         out: list[Entry] = []
@@ -104,8 +110,11 @@ def build_structured(
                     continue
 
             value = pop(fields, time_key, missing)
-            if value.__class__ is str and canonical(value) is not None:
+            if value.__class__ is str and value[19:] in short_tails and value[:19] == last_second:
+                ts = value  # canonical: the second was checked on an earlier line of the batch
+            elif value.__class__ is str and canonical(value) is not None:
                 ts = value
+                last_second = value[:19]
             else:
                 found, raw = find_time(fields, value)
                 ts = read_ts if found is None else found
