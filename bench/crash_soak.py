@@ -41,10 +41,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from logproc.sources.tailer import CHUNK  # noqa: E402  (bytes a tailer reads at once: one batch)
 from logproc.testing import Daemon, LogWriter, numbered  # noqa: E402
 
 BLOCK = 1000  # lines per write
-CHUNK = 256 * 1024  # bytes a tailer reads at once (logproc.sources.tailer.CHUNK)
 CORRUPT = "checkpoint file is corrupt"
 SEQ = re.compile(rb"seq=(\d+)")
 

@@ -21,6 +21,10 @@ SYSTEMS="${SYSTEMS:-rsyslog,syslog-ng,pybase,logproc}"
     "$ROOT/.venv/bin/pip" install -q --no-cache-dir --disable-pip-version-check -e "$ROOT[dev]"
 }
 
+# installed packages ship bytecode; an editable checkout gets it here (PYTHONDONTWRITEBYTECODE
+# would otherwise make every logproc start compile its sources again)
+"$ROOT/.venv/bin/python" -m compileall -q "$ROOT/logproc"
+
 if [ ! -x "$BENCH_DIR/.peers/rsyslog/usr/sbin/rsyslogd" ]; then
     mkdir -p "$BENCH_CACHE"
     cp -r "$BENCH_DIR"/. "$BENCH_CACHE"/   # refresh run.py, gen.py, configs; keeps .peers

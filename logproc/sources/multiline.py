@@ -15,7 +15,7 @@ been quiet for `multiline.timeout` seconds), or at the end of a `--once` run (`f
 Limits: the carry never holds more than `max_line_bytes` (plus one read): an entry that
 reaches that size is handed out as it is (the rest continues as an entry of its own), and
 so is a line that long with no newline yet. An entry completed within one read may be
-longer (up to a read, 256 KiB). NULs at a line start are dropped, as `LineSplitter` does. The
+longer (up to a read, 1 MiB). NULs at a line start are dropped, as `LineSplitter` does. The
 start pattern is matched against the raw bytes of each line (compiled as a bytes regex),
 so `\\d`, `\\s` and `\\w` are ASCII classes. Lines before the first start line of a file
 form an entry of their own.

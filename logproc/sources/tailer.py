@@ -29,7 +29,9 @@ from logproc.sources import fingerprint
 from logproc.sources.lines import LineSplitter
 from logproc.sources.multiline import MultilineSplitter
 
-CHUNK = 256 * 1024
+# bytes per read, so at most one batch; 256 KiB cost J2 ~30% in per-batch work (commit,
+# hand-offs), 1 MiB amortises it (docs/performance.md). A kill re-sends at most one.
+CHUNK = 1024 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
 _streams = itertools.count()
 
