@@ -34,6 +34,8 @@ class Batch:
     tail: str = ""  # hash of the bytes just before `end` (detects rewrites while stopped)
     # set by the consumer: parsed entries, kept here only while the batch is in flight
     entries: list[dict[str, Any]] | None = field(default=None, repr=False)
+    seq: int = 0  # the batch's number in its stream (see daemon.turn)
+    turn: Any = None  # the stream's Turn (None: no ordering needed, e.g. in unit tests)
 
     def __len__(self) -> int:
         return len(self.lines)

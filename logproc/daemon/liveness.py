@@ -6,7 +6,8 @@
   is replacing it —, a consumer, a sink runner, the committer);
 - a consumer has held one batch for longer than `stall` seconds, unless it is waiting to
   hand it to a sink runner that is itself alive (backpressure from a slow or failing
-  sink is not a wedge: the lines wait in their files);
+  sink is not a wedge: the lines wait in their files) or for its file's earlier batch to
+  be handed over by another consumer (that one is judged itself);
 - a sink runner has been inside one write attempt for longer than `stall` seconds.
   Retries count as life: each attempt, and each attempt a sink makes internally (a sink
   may expose `last_attempt`, monotonic seconds), restarts the clock.
@@ -62,7 +63,12 @@ def problems(sources: Iterable[Any], consumers: Iterable[Any], runners: Iterable
             out.append(f"{name} is not running")
         elif c.busy_since and now - c.busy_since > stall:
             target = c.waiting_on
-            if target is None or not target.thread.is_alive() or runner_stuck(target, now, stall):
+            if not hasattr(target, "thread"):
+                # computing (target None), or waiting for its file's earlier batch to be
+                # submitted by another consumer (a Turn): that one is judged on its own
+                if target is None:
+                    out.append(f"{name} has been stuck on one batch for {now - c.busy_since:.0f}s")
+            elif not target.thread.is_alive() or runner_stuck(target, now, stall):
                 out.append(f"{name} has been stuck on one batch for {now - c.busy_since:.0f}s")
     if committer is not None and not committer.thread.is_alive():
         out.append("the checkpoint committer is not running")

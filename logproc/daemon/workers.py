@@ -60,6 +60,11 @@ class Consumer:
                     self.last_progress = time.monotonic()
                     continue
                 self.busy_since = time.monotonic()
+                ordered = batch.turn is not None
+                if ordered:
+                    # the file's next batch may be computed by another consumer meanwhile;
+                    # submission waits for this one's turn (see daemon.turn)
+                    queue.release(batch)
                 try:
                     self.process(batch)
                 except Exception:
@@ -68,7 +73,8 @@ class Consumer:
                     raise
                 finally:
                     self.busy_since = 0.0
-                    queue.release(batch)
+                    if not ordered:
+                        queue.release(batch)
                 self.batches += 1
                 self.last_progress = time.monotonic()
                 if _FAULT_CONSUMER_EXIT and self.thread.name == "consumer-0":
@@ -94,6 +100,11 @@ class Consumer:
                 sr.parse_errors += errors
         deliveries: list[tuple[object, Delivery]] = []
         source = batch.source
+        turn = batch.turn
+        if turn is not None:
+            self.waiting_on = turn
+            turn.wait(batch.seq)
+            self.waiting_on = None
         for route, (n, n_level, n_filter, payload) in zip(sr.routes, results, strict=False):
             if route.filter is not None:
                 stats = route.runner.stats
@@ -109,3 +120,5 @@ class Consumer:
             self.waiting_on = runner
             runner.submit(d)  # type: ignore[attr-defined]
         self.waiting_on = None
+        if turn is not None:
+            turn.done(batch.seq)

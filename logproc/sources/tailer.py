@@ -25,6 +25,7 @@ from typing import Any
 
 from logproc.batch import Batch
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
+from logproc.daemon.turn import Turn
 from logproc.sources import fingerprint
 from logproc.sources.lines import LineSplitter
 from logproc.sources.multiline import MultilineSplitter
@@ -70,6 +71,8 @@ class Tailer:
         self.store = store
         self.priority = priority
         self.stream = f"{source}/{next(_streams)}"  # queue and ack ordering key
+        self.turn = Turn()  # consumers submit this stream's batches in `seq` order
+        self.seq = 0
         self.pos = record.offset  # next byte to read
         self.emitted = record.offset  # end of the last batch handed out
         self.emitted_tail = record.tail_hash  # hash of the bytes before `emitted`
@@ -185,7 +188,8 @@ class Tailer:
         else:
             tail = fingerprint.tail_hash(self.fd, end)
         batch = Batch(self.source, self.stream, self.path, lines, self.emitted, end, time.time(),
-                      self.priority, parts, self.record, tail)
+                      self.priority, parts, self.record, tail, seq=self.seq, turn=self.turn)
+        self.seq += 1
         self.emitted = end
         self.emitted_tail = tail
         return batch
