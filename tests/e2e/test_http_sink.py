@@ -302,7 +302,8 @@ def test_sink_down_while_100k_lines_are_written(work, write_config):
     total, down_for, limit_kib = 100_000, 30.0, 200 * 1024
     server = HttpTestServer(listening=False)
     try:
-        config = http_config(write_config, server.url("/in"), daemon="queue_size = 5000",
+        # workers = 0: rchar then counts file reads only (worker replies come through pipes)
+        config = http_config(write_config, server.url("/in"), daemon="queue_size = 5000\nworkers = 0",
                              sink="retry_max_backoff = 1\nconcurrency = 2\ngzip = true")
         writer = LogWriter(work / "logs" / "app.log")
         with Daemon(config, log_path=work / "daemon.log") as d:
