@@ -132,7 +132,9 @@ class DaemonConfig(BaseModel):
 
     state_dir: Annotated[Path, BeforeValidator(_path)] = Path("/var/lib/logproc")
     queue_size: int = Field(default=10000, ge=1)
-    consumers: int = Field(default=2, ge=1, le=64)
+    # consumer threads; absent: 2, or one more than the worker processes when those run
+    # (one batch in the workers while the one before is handed to the sinks, and a third taken)
+    consumers: int | None = Field(default=None, ge=1, le=64)
     # worker processes that parse and format (0: the consumer threads do it); absent: 2 on a
     # machine with 2 CPUs or more when some source is parsed, else 0 (procpool.auto_workers)
     workers: int | None = Field(default=None, ge=0, le=64)

@@ -59,7 +59,9 @@ class Supervisor:
         self.phase = Phase.STARTING
         self.signals = SignalReceiver()
         self.topo = topology.build(loaded, once=once)
-        self.consumers = [Consumer(self.topo, i) for i in range(loaded.config.daemon.consumers)]
+        pool = self.topo.pool
+        n = loaded.config.daemon.consumers or (len(pool.workers) + 1 if pool is not None else 2)
+        self.consumers = [Consumer(self.topo, i) for i in range(n)]
         self.events: EventWatcher | None = None
         self.config_watch: ConfigWatcher | None = None
         self.notifier = Notifier()

@@ -37,7 +37,7 @@ def test_defaults(loads: Loads, tmp_path: Path) -> None:
     d = loaded.config.daemon
     assert d == DaemonConfig()
     assert (d.state_dir, d.queue_size, d.consumers, d.shutdown_timeout, d.checkpoint_interval) == (
-        Path("/var/lib/logproc"), 10000, 2, 30, 1.0)
+        Path("/var/lib/logproc"), 10000, None, 30, 1.0)
     assert (d.max_open_files, d.watch_config, d.log_level, d.metrics_address) == (
         1024, True, "info", "127.0.0.1:9977")
     src = loaded.config.sources["app"]
