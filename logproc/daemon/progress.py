@@ -27,11 +27,13 @@ class Progress:
         self.stream = stream
         self.t0 = time.monotonic()
         self.last = 0.0
-        self.total = sum(max(0, t.size - t.record.offset)
-                         for s in topo.sources.values() for t in s.tailers.values())
+        # counted by each source before it read anything (a small file may be read and
+        # released before this object exists)
+        self.total = sum(s.to_read for s in topo.sources.values())
 
     def line(self) -> str:
         done = sum(s.stats.bytes for s in self.topo.sources.values())
+        self.total = max(self.total, done)  # files found later add to it
         elapsed = max(time.monotonic() - self.t0, 1e-6)
         rate = done / elapsed
         left = max(self.total - done, 0)

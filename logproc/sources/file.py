@@ -86,6 +86,7 @@ class FileSource(Recovery):
         self._stop = threading.Event()
         self._life = threading.Lock()  # `unstop` against the thread deciding to end
         self._ended = False
+        self.to_read = 0  # bytes the first discovery pass found unread
         self.watching = threading.Event()  # set once the first discovery pass is done
         self.started_wall = time.time()
         self.thread = threading.Thread(target=self._run, name=f"source-{name}", daemon=False)
@@ -145,6 +146,8 @@ class FileSource(Recovery):
         handing_over = False
         try:
             self._rescan(initial=True)
+            # what start-up found to read (`run --once` progress), before any of it is read
+            self.to_read = sum(max(0, t.size - t.pos) for t in self.tailers.values())
             self.watching.set()
             if self.once:
                 self._read_all_once()
