@@ -140,7 +140,8 @@ class BatchQueue:
         return self._closed
 
     def pending(self, source: str) -> int:
-        """Batches of `source` queued or taken and not yet released (reload waits on it)."""
+        """Batches of `source` queued, or taken and not yet released (a consumer releases an
+        ordered batch as soon as it takes it: `Consumer.holding` covers those)."""
         prefix = source + "/"
         with self._cond:
             return (sum(len(q) for k, q in self._files.items() if k.startswith(prefix))

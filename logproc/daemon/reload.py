@@ -78,7 +78,10 @@ def apply(sup: Supervisor, new: LoadedConfig, wait: Callable[[Callable[[], bool]
         s.stop()
     outcome = wait(lambda: not any(s.thread.is_alive() for s in stopping), deadline)
     if outcome == "ok":
+        # queued, in a consumer's hands (taken batches leave the queue before they are
+        # submitted: see daemon.turn), or handed to sinks and not yet acknowledged
         outcome = wait(lambda: not any(topo.queue.pending(n) or topo.tracker.in_flight(n)
+                                       or any(c.holding == n for c in sup.consumers)
                                        for n in src_removed), deadline)
     if outcome == "ok" and routes_changed:
         closed = topo.gate.close(max(0.0, deadline - time.monotonic()))

@@ -36,6 +36,7 @@ class Consumer:
         self.last_progress = time.monotonic()
         self.busy_since = 0.0  # monotonic time the batch in hand was taken (0: idle)
         self.waiting_on: object | None = None  # the sink runner a submit is waiting for
+        self.holding: str | None = None  # the source of the batch in hand (reload waits on it)
         self.thread = threading.Thread(target=self._run, name=f"consumer-{index}", daemon=False)
 
     def start(self) -> None:
@@ -60,6 +61,7 @@ class Consumer:
                     self.last_progress = time.monotonic()
                     continue
                 self.busy_since = time.monotonic()
+                self.holding = batch.source
                 ordered = batch.turn is not None
                 if ordered:
                     # the file's next batch may be computed by another consumer meanwhile;
@@ -73,6 +75,7 @@ class Consumer:
                     raise
                 finally:
                     self.busy_since = 0.0
+                    self.holding = None
                     if not ordered:
                         queue.release(batch)
                 self.batches += 1
