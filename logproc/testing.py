@@ -351,3 +351,46 @@ class HttpTestServer:
             h.wfile.flush()
         except OSError:
             rec.status = 0  # the client gave up (timed out) before the answer
+
+
+# -- systemd's notification socket ----------------------------------------------------------
+class NotifySocket:
+    """The receiving end of `NOTIFY_SOCKET` (what systemd binds): every datagram logproc
+    sends, with its arrival time. `address` is a path, or `@name` in the abstract namespace."""
+
+    def __init__(self, address: str | os.PathLike[str]) -> None:
+        import socket
+
+        self.address = os.fspath(address)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind("\0" + self.address[1:] if self.address.startswith("@") else self.address)
+        self.sock.setblocking(False)
+        self.got: list[tuple[float, str]] = []
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"NOTIFY_SOCKET": self.address}
+
+    def messages(self) -> list[str]:
+        """Every message so far, oldest first (reads what arrived since the last call)."""
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except BlockingIOError:
+                return [m for _, m in self.got]
+            self.got.append((time.monotonic(), data.decode()))
+
+    def received(self) -> bytes:
+        return "\n".join(self.messages()).encode()
+
+    def kinds(self) -> list[str]:
+        """Each message as its first key (READY, STATUS, WATCHDOG, STOPPING, RELOADING)."""
+        return [m.split("=", 1)[0] for m in self.messages()]
+
+    def pings(self) -> list[float]:
+        """Arrival times of the `WATCHDOG=1` pings."""
+        self.messages()
+        return [t for t, m in self.got if m == "WATCHDOG=1"]
+
+    def close(self) -> None:
+        self.sock.close()

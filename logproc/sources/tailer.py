@@ -37,6 +37,13 @@ GZIP_MAGIC = b"\x1f\x8b"
 _streams = itertools.count()
 
 
+def _splitter(max_line_bytes: int, multiline: Any) -> LineSplitter | MultilineSplitter:
+    """Lines, or entries of several lines when the source has `multiline`."""
+    if multiline is not None:
+        return MultilineSplitter(multiline.start, max_line_bytes)
+    return LineSplitter(max_line_bytes)
+
+
 class State(enum.Enum):
     READING = "reading"
     EOF = "eof"
@@ -78,9 +85,7 @@ class Tailer:
         self.emitted_tail = record.tail_hash  # hash of the bytes before `emitted`
         self.state = State.READING
         # multiline: a `MultilineConfig` (start, timeout); its entries replace lines
-        self.splitter: LineSplitter | MultilineSplitter = (
-            MultilineSplitter(multiline.start, max_line_bytes) if multiline is not None
-            else LineSplitter(max_line_bytes))
+        self.splitter: LineSplitter | MultilineSplitter = _splitter(max_line_bytes, multiline)
         self.entry_timeout = multiline.timeout if multiline is not None else 0.0
         self.size = st.st_size
         self.seen_size = st.st_size  # the largest size seen (what a truncation destroyed)
@@ -249,8 +254,7 @@ class Tailer:
         """Taken over by a reloaded source: its settings apply from the last line handed
         out (what was read past it is read again with the new splitter)."""
         self.priority = priority
-        self.splitter = (MultilineSplitter(multiline.start, max_line_bytes) if multiline is not None
-                         else LineSplitter(max_line_bytes))
+        self.splitter = _splitter(max_line_bytes, multiline)
         self.entry_timeout = multiline.timeout if multiline is not None else 0.0
         self.pos = self.emitted
         self.tail_bytes = None  # the first read checks the bytes before `emitted` by hash

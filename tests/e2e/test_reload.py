@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import threading
 from pathlib import Path
 
 import orjson
 import pytest
 
-from logproc.testing import Daemon, LogWriter, check_sequence, numbered, wait_for
+from logproc.testing import Daemon, LogWriter, NotifySocket, check_sequence, numbered, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 
-V1 = """
+CONFIG = """
 [daemon]
 state_dir = "{work}/state"
 metrics_address = ""
@@ -27,37 +26,21 @@ checkpoint_interval = 0.2
 [sources.keep]
 paths = ["{work}/logs/keep.log"]
 
-[sources.gone]
-paths = ["{work}/logs/gone.log"]
+[sources.{other}]
+paths = ["{work}/logs/{other}.log"]
 
 [sinks.out]
 type = "file"
 path = "{work}/out/all.log"
-format = "raw"
+format = "{fmt}"
 """
-
-V2 = """
-[daemon]
-state_dir = "{work}/state"
-metrics_address = ""
-watch_config = {watch}
-checkpoint_interval = 0.2
-
-[sources.keep]
-paths = ["{work}/logs/keep.log"]
-
-[sources.new]
-paths = ["{work}/logs/new.log"]
-
-[sinks.out]
-type = "file"
-path = "{work}/out/all.log"
-format = "json"
-"""
+# before the reload: `gone` is read, raw lines; after: `gone` removed, `new` added, JSON
+V1 = {"other": "gone", "fmt": "raw"}
+V2 = {"other": "new", "fmt": "json"}
 
 
-def config(work: Path, text: str, watch: bool) -> str:
-    return text.format(work=work, watch="true" if watch else "false")
+def config(work: Path, version: dict[str, str], watch: bool) -> str:
+    return CONFIG.format(work=work, watch="true" if watch else "false", **version)
 
 
 def out_lines(work: Path) -> list[bytes]:
@@ -177,23 +160,17 @@ def test_invalid_config_is_refused_and_the_old_one_keeps_delivering(work):
 def test_reload_notifies_systemd_reloading_then_ready(work):
     cfg = work / "logproc.toml"
     cfg.write_text(config(work, V1, False))
-    path = work / "notify.sock"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(path))
-    sock.settimeout(10)
-    with Daemon(cfg, env={"NOTIFY_SOCKET": str(path)}) as d:
+    notify = NotifySocket(work / "notify.sock")
+    with Daemon(cfg, env=notify.env) as d:
         d.wait_started()
-        assert sock.recv(4096) == b"READY=1\nSTATUS=watching"
+        wait_for(lambda: "READY=1\nSTATUS=watching" in notify.messages(), 10, what="READY=1")
         cfg.write_text(config(work, V2, False))
         d.signal(signal.SIGHUP)
-        got = []
-        while not any(m.startswith(b"READY=1") for m in got):
-            m = sock.recv(4096)
-            if not m.startswith(b"STATUS="):
-                got.append(m)
+        wait_for(lambda: notify.kinds().count("READY") == 2, 15, what="READY=1 after the reload")
         assert d.stop() == 0
-    reloading, ready = got
-    key, usec = reloading.split(b"\n")
-    assert key == b"RELOADING=1" and usec.startswith(b"MONOTONIC_USEC=") and int(usec[15:]) > 0
-    assert ready.startswith(b"READY=1\nSTATUS=")
-    sock.close()
+    got = [m for m in notify.messages() if not m.startswith("STATUS=")]
+    assert [m.split("\n")[0] for m in got] == ["READY=1", "RELOADING=1", "READY=1", "STOPPING=1"]
+    key, usec = got[1].split("\n")
+    assert key == "RELOADING=1" and usec.startswith("MONOTONIC_USEC=") and int(usec[15:]) > 0
+    assert got[2].startswith("READY=1\nSTATUS=")
+    notify.close()

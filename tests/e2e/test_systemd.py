@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,43 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from logproc.testing import Daemon, LogWriter, numbered, wait_for
+from logproc.testing import Daemon, LogWriter, NotifySocket, numbered, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 REPO = Path(__file__).resolve().parents[2]
-
-
-class Notifications:
-    """The receiving end of `NOTIFY_SOCKET`: every datagram with its arrival time."""
-
-    def __init__(self, address: str) -> None:
-        self.address = address  # a path, or "@name" (abstract namespace)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind("\0" + address[1:] if address.startswith("@") else address)
-        self.sock.setblocking(False)
-        self.got: list[tuple[float, str]] = []
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {"NOTIFY_SOCKET": self.address}
-
-    def poll(self) -> list[str]:
-        while True:
-            try:
-                self.got.append((time.monotonic(), self.sock.recv(65536).decode()))
-            except BlockingIOError:
-                return [m for _, m in self.got]
-
-    def kinds(self) -> list[str]:
-        """Each message as its first key (READY, STATUS, WATCHDOG, STOPPING, RELOADING)."""
-        return [m.split("=", 1)[0] for m in self.poll()]
-
-    def pings(self) -> list[float]:
-        self.poll()
-        return [t for t, m in self.got if m == "WATCHDOG=1"]
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 CONFIG = """
@@ -71,13 +37,13 @@ def file_config(write_config) -> Path:
 
 
 def test_start_and_stop_send_ready_status_and_stopping(work, write_config):
-    n = Notifications(str(work / "notify.sock"))
+    n = NotifySocket(str(work / "notify.sock"))
     LogWriter(work / "logs" / "app.log").write(numbered(0, 10))
     with Daemon(file_config(write_config), env=n.env) as d:
         d.wait_started()
-        wait_for(lambda: "READY=1\nSTATUS=watching" in n.poll(), 10, what="READY=1")
+        wait_for(lambda: "READY=1\nSTATUS=watching" in n.messages(), 10, what="READY=1")
         assert d.stop() == 0
-    messages = n.poll()
+    messages = n.messages()
     assert messages[0] == "READY=1\nSTATUS=watching"
     assert messages[-1] == "STOPPING=1\nSTATUS=draining"
     assert set(n.kinds()) <= {"READY", "STATUS", "STOPPING"}  # no watchdog asked for, none sent
@@ -86,17 +52,17 @@ def test_start_and_stop_send_ready_status_and_stopping(work, write_config):
 
 def test_abstract_socket_name(work, write_config):
     name = f"@logproc-test-{os.getpid()}-{time.monotonic_ns()}"
-    n = Notifications(name)
+    n = NotifySocket(name)
     with Daemon(file_config(write_config), env=n.env) as d:
         d.wait_started()
-        wait_for(lambda: "READY=1\nSTATUS=watching" in n.poll(), 10, what="READY=1 on an abstract socket")
+        wait_for(lambda: "READY=1\nSTATUS=watching" in n.messages(), 10, what="READY=1 on an abstract socket")
         assert d.stop() == 0
-    assert n.poll()[-1] == "STOPPING=1\nSTATUS=draining"
+    assert n.messages()[-1] == "STOPPING=1\nSTATUS=draining"
     n.close()
 
 
 def test_watchdog_pings_at_half_the_interval(work, write_config):
-    n = Notifications(str(work / "notify.sock"))
+    n = NotifySocket(str(work / "notify.sock"))
     env = {**n.env, "WATCHDOG_USEC": "600000"}  # pings every 0.3 s
     with Daemon(file_config(write_config), env=env) as d:
         d.wait_started()
@@ -109,11 +75,11 @@ def test_watchdog_pings_at_half_the_interval(work, write_config):
 
 
 def test_watchdog_for_another_pid_is_not_ours(work, write_config):
-    n = Notifications(str(work / "notify.sock"))
+    n = NotifySocket(str(work / "notify.sock"))
     env = {**n.env, "WATCHDOG_USEC": "200000", "WATCHDOG_PID": "1"}
     with Daemon(file_config(write_config), env=env) as d:
         d.wait_started()
-        wait_for(lambda: "READY=1\nSTATUS=watching" in n.poll(), 10, what="READY=1")
+        wait_for(lambda: "READY=1\nSTATUS=watching" in n.messages(), 10, what="READY=1")
         time_ready = time.monotonic()
         wait_for(lambda: time.monotonic() - time_ready > 1.0, 5, what="a second to pass")
         assert d.stop() == 0
@@ -124,7 +90,7 @@ def test_watchdog_for_another_pid_is_not_ours(work, write_config):
 def test_watchdog_pings_stop_while_a_sink_is_wedged_and_resume_after(work, write_config):
     """A stdout sink whose reader stops reading: the sink thread is stuck in one write past
     the stall threshold, consumers wait on it: pings stop (logged); reading again resumes them."""
-    n = Notifications(str(work / "notify.sock"))
+    n = NotifySocket(str(work / "notify.sock"))
     cfg = write_config(CONFIG.format(work="{work}", sink="stdout", path=""))
     env = {**n.env, "WATCHDOG_USEC": "400000", "LOGPROC_STALL_SECONDS": "1"}
     w = LogWriter(work / "logs" / "app.log")

@@ -28,7 +28,6 @@ import re
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import termios
 import threading
@@ -39,7 +38,7 @@ from typing import Any
 
 import orjson
 
-from logproc.testing import Daemon, LogWriter, SeqReport, check_sequence, wait_for
+from logproc.testing import Daemon, LogWriter, NotifySocket, SeqReport, check_sequence, wait_for
 
 SEQ = re.compile(rb"seq=(\d+)")
 NUMBERED_LINE = re.compile(rb"seq=\d+ [^\n]*")
@@ -133,6 +132,16 @@ def exact(out: Path, expected: Iterable[int] | int, numbered_only: bool = True) 
 def stop_ok(d: Daemon) -> None:
     rc = d.stop()
     assert rc == 0, f"logproc exited {rc}:\n{d.log()[-3000:]}"
+
+
+def deliver(cfg: Path, out: Path, expected: Iterable[int] | int, **wait: Any) -> Daemon:
+    """Run logproc on `cfg` until `expected` is delivered to `out`, then stop it gracefully
+    (exit 0 expected). Returns the stopped daemon, for its log."""
+    with Daemon(cfg) as d:
+        d.wait_started()
+        wait_seqs(out, expected, daemon=d, **wait)
+        stop_ok(d)
+    return d
 
 
 # -- the daemon's own log ------------------------------------------------------------------
@@ -331,32 +340,6 @@ class GatedSink:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class NotifySocket:
-    """A systemd notification socket (`NOTIFY_SOCKET`): tells the test when logproc starts
-    its shutdown (`STOPPING=1`), so a blocked sink can be released only after that."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(str(path))
-        self.sock.setblocking(False)
-        self.messages: list[bytes] = []
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {"NOTIFY_SOCKET": str(self.path)}
-
-    def received(self) -> bytes:
-        while True:
-            try:
-                self.messages.append(self.sock.recv(65536))
-            except BlockingIOError:
-                return b"\n".join(self.messages)
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def graceful_stop_while_blocked(d: Daemon, sink: GatedSink, notify: NotifySocket) -> None:

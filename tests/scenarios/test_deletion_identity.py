@@ -18,6 +18,7 @@ from .support import (
     complete,
     config,
     create_with_inode,
+    deliver,
     exact,
     frozen,
     graceful_stop_while_blocked,
@@ -124,20 +125,14 @@ def test_inode_reused_while_stopped_is_read_from_start(work):
     w = LogWriter(logs / "app.log")
     w.write(numbered(0, 100))
     w.close()
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 100, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 100)
     st = os.stat(logs / "app.log")
     os.unlink(logs / "app.log")
     create_with_inode(logs / "app.log", st.st_ino)
     w = LogWriter(logs / "app.log")
     w.write(numbered(100, 300, "reused"))
     assert ino(logs / "app.log") == st.st_ino and (logs / "app.log").stat().st_size > st.st_size
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 400, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 400)
     exact(out, 400)
     w.close()
 
@@ -155,16 +150,10 @@ def test_two_files_with_identical_first_kib_are_both_read(work):
     assert (logs / "a.log").read_bytes()[:1536] == (logs / "b.log").read_bytes()[:1536]
     assert ino(logs / "a.log") != ino(logs / "b.log")
     cfg = config(work)
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 200, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 200)
     a.write(numbered(200, 50, "a"))
     b.write(numbered(250, 50, "b"))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 300, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 300)
     exact(out, 300, numbered_only=False)
     assert complete(out).count(header) == 2
     a.close()
@@ -188,15 +177,9 @@ def test_small_file_growing_past_fingerprint_window_across_restarts(work):
         stop_ok(d)
     w.write(numbered(11, 100, "past-1KiB-past-1KiB"))
     assert (logs / "app.log").stat().st_size > 2048
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 111, daemon=d)
-        stop_ok(d)
+    d = deliver(cfg, out, 111)
     w.write(numbered(111, 10, "more"))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 121, daemon=d)
-        stop_ok(d)
+    d = deliver(cfg, out, 121)
     exact(out, 121)
     w.close()
 
@@ -215,10 +198,7 @@ def test_empty_file_written_later_and_across_restart(work):
         wait_seqs(out, 50, daemon=d)
         stop_ok(d)
     w.write(numbered(50, 50, "while-stopped"))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 100, daemon=d)
-        stop_ok(d)
+    d = deliver(cfg, out, 100)
     exact(out, 100)
     w.close()
 

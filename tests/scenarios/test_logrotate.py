@@ -10,7 +10,7 @@ import pytest
 
 from logproc.testing import Daemon, LogWriter, numbered
 
-from .support import config, exact, frozen, ino, logrotate, seq_counts, stop_ok, wait_seqs
+from .support import config, deliver, exact, frozen, ino, logrotate, seq_counts, stop_ok, wait_seqs
 
 pytestmark = pytest.mark.e2e
 
@@ -123,10 +123,7 @@ def test_logrotate_create_dateext_while_stopped(work):
     cfg = config(work)
     w0 = LogWriter(logs / "app.log")
     w0.write(numbered(0, 500, "gen0", pad=20))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 500, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 500)
     w0.write(numbered(500, 100, "gen0-unread"))
     ino0 = ino(logs / "app.log")
     logrotate(work, "rotate 5\ncreate 0644\ndateext")
@@ -135,10 +132,7 @@ def test_logrotate_create_dateext_while_stopped(work):
     w0.write(numbered(600, 50, "gen0-late"))
     w1 = LogWriter(logs / "app.log")
     w1.write(numbered(650, 350, "gen1"))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 1000, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 1000)
     exact(out, 1000)
     w0.close()
     w1.close()
@@ -151,19 +145,13 @@ def test_logrotate_copytruncate_while_stopped(work):
     cfg = config(work)
     w = LogWriter(logs / "app.log")
     w.write(numbered(0, 500, pad=20))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 500, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 500)
     w.write(numbered(500, 100, "unread"))
     ino0 = ino(logs / "app.log")
     logrotate(work, "rotate 5\ncopytruncate")
     assert ino(logs / "app.log") == ino0 and (logs / "app.log").stat().st_size == 0
     assert ino(logs / "app.log.1") != ino0 and os.path.getsize(logs / "app.log.1") > 0
     w.write(numbered(600, 50, "after"))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 650, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 650)
     exact(out, 650)
     w.close()

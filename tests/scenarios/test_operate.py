@@ -13,13 +13,14 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from logproc.testing import Daemon, LogWriter, check_sequence, numbered, wait_for
 
-from .support import GatedSink, NotifySocket, config, stop_ok, wait_seqs
+from .support import GatedSink, NotifySocket, config, deliver, stop_ok, wait_seqs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 REPO = Path(__file__).resolve().parents[2]
@@ -80,58 +81,47 @@ def test_real_logrotate_with_the_shipped_snippet(work):
     w.close()
 
 
-def blocked_daemon(work: Path, timeout: float) -> tuple[Path, Path]:
-    """A config whose file sink is a FIFO nobody reads yet, and `shutdown_timeout`."""
-    return (config(work, daemon=f"shutdown_timeout = {timeout}\nqueue_size = 200",
-                   sink_path=work / "out" / "sink.fifo"), work / "out" / "all.log")
+def stop_while_blocked_then_restart(work: Path, timeout: float, stop: Callable[[Daemon, NotifySocket], None]) -> None:
+    """20,000 lines, a file sink that is a FIFO nobody reads (logproc blocks in a write),
+    `stop` the daemon (it must exit 1), then release the sink and restart: nothing lost;
+    repeated at most what the aborted write had pushed into the pipe (never acknowledged,
+    so sent again) — the checkpoints never passed an unwritten line."""
+    cfg = config(work, daemon=f"shutdown_timeout = {timeout}\nqueue_size = 200",
+                 sink_path=work / "out" / "sink.fifo")
+    out, n = work / "out" / "all.log", 20_000
+    (work / "logs" / "app.log").write_bytes(numbered(0, n, pad=60))
+    notify = NotifySocket(work / "notify.sock")
+    with GatedSink(work / "out" / "sink.fifo", out, held=True) as sink:
+        with Daemon(cfg, env=notify.env) as d:
+            d.wait_started()
+            sink.wait_full()
+            stop(d, notify)
+        sink.release()
+        deliver(cfg, out, n, timeout=30)
+    check_sequence(out.read_bytes(), n, allow_dups=sink.capacity // 60)
+    notify.close()
 
 
 def test_sink_that_never_answers_exit_1_at_shutdown_timeout_then_nothing_lost(work):
-    cfg, out = blocked_daemon(work, 2)
-    n = 20_000
-    (work / "logs" / "app.log").write_bytes(numbered(0, n, pad=60))
-    notify = NotifySocket(work / "notify.sock")
-    with GatedSink(work / "out" / "sink.fifo", out, held=True) as sink:
-        with Daemon(cfg, env=notify.env) as d:
-            d.wait_started()
-            sink.wait_full()
-            t0 = time.monotonic()
-            d.signal(signal.SIGTERM)
-            assert d.wait(10) == 1
-            took = time.monotonic() - t0
-            assert took < 3.0, f"took {took:.1f}s with shutdown_timeout = 2"
-            assert "shutdown timeout passed" in d.log()
-        sink.release()
-        with Daemon(cfg) as d2:
-            d2.wait_started()
-            wait_seqs(out, n, timeout=30, daemon=d2)
-            stop_ok(d2)
-    # nothing lost; repeated at most what the aborted write had pushed into the pipe (not
-    # acknowledged, so sent again): the checkpoints never passed an unwritten line
-    check_sequence(out.read_bytes(), n, allow_dups=sink.capacity // 60)
-    notify.close()
+    def sigterm(d: Daemon, notify: NotifySocket) -> None:
+        t0 = time.monotonic()
+        d.signal(signal.SIGTERM)
+        assert d.wait(10) == 1
+        took = time.monotonic() - t0
+        assert took < 3.0, f"took {took:.1f}s with shutdown_timeout = 2"
+        assert "shutdown timeout passed" in d.log()
+
+    stop_while_blocked_then_restart(work, 2, sigterm)
 
 
 def test_second_sigterm_stops_at_once_with_consistent_checkpoints(work):
-    cfg, out = blocked_daemon(work, 30)
-    n = 20_000
-    (work / "logs" / "app.log").write_bytes(numbered(0, n, pad=60))
-    notify = NotifySocket(work / "notify.sock")
-    with GatedSink(work / "out" / "sink.fifo", out, held=True) as sink:
-        with Daemon(cfg, env=notify.env) as d:
-            d.wait_started()
-            sink.wait_full()
-            d.signal(signal.SIGTERM)
-            wait_for(lambda: b"STOPPING=1" in notify.received(), 10, 0.005, what="STOPPING=1")
-            t0 = time.monotonic()
-            d.signal(signal.SIGTERM)
-            assert d.wait(10) == 1
-            assert time.monotonic() - t0 < 2.0
-            assert "second signal" in d.log()
-        sink.release()
-        with Daemon(cfg) as d2:
-            d2.wait_started()
-            wait_seqs(out, n, timeout=30, daemon=d2)
-            stop_ok(d2)
-    check_sequence(out.read_bytes(), n, allow_dups=sink.capacity // 60)
-    notify.close()
+    def two_sigterms(d: Daemon, notify: NotifySocket) -> None:
+        d.signal(signal.SIGTERM)
+        wait_for(lambda: b"STOPPING=1" in notify.received(), 10, 0.005, what="STOPPING=1")
+        t0 = time.monotonic()
+        d.signal(signal.SIGTERM)
+        assert d.wait(10) == 1
+        assert time.monotonic() - t0 < 2.0
+        assert "second signal" in d.log()
+
+    stop_while_blocked_then_restart(work, 30, two_sigterms)

@@ -18,6 +18,7 @@ from .support import (
     NotifySocket,
     complete,
     config,
+    deliver,
     exact,
     frozen,
     graceful_stop_while_blocked,
@@ -80,10 +81,7 @@ def test_sigkill_mid_delivery_loses_nothing(work):
         wait_for(lambda: sink.pending() == 0, DEADLINE, what="the pipe to drain")
         k = len(seq_counts(complete(out)))
         assert k < n, "everything was delivered before the kill"
-        with Daemon(cfg) as d:
-            d.wait_started()
-            wait_seqs(out, n, timeout=30, daemon=d)
-            stop_ok(d)
+        d = deliver(cfg, out, n, timeout=30)
     report = check_sequence(complete(out), n, allow_dups=n)
     print(f"SIGKILL after {k} of {n} lines: {report.summary()}")
     assert not report.missing
@@ -108,10 +106,7 @@ def test_sigkill_with_unfinished_rotated_file_loses_nothing(work):
             w1.write(numbered(700, 300, "gen1"))
             assert ino(logs / "app.log.1") == ino0 != ino(logs / "app.log")
             assert d.kill() == -signal.SIGKILL
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 1000, daemon=d)
-        stop_ok(d)
+    d = deliver(cfg, out, 1000)
     report = check_sequence(complete(out), 1000, allow_dups=1000)
     print(f"SIGKILL with an unfinished rotation: {report.summary()}")
     assert not report.missing
@@ -146,10 +141,7 @@ def test_graceful_stop_while_rotated_file_held_open(work):
         assert time.monotonic() - rotated_at < 5, "the stop came after the rotate-wait"
     w0.write(numbered(210, 50, "gen0-while-stopped"))
     w1.write(numbered(260, 40, "gen1-while-stopped"))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 300, daemon=d)
-        stop_ok(d)
+    d = deliver(cfg, out, 300)
     exact(out, 300)
     w0.close()
     w1.close()
@@ -162,16 +154,10 @@ def test_partial_last_line_completed_across_restart(work):
     cfg = config(work)
     w = LogWriter(logs / "app.log")
     w.write(b"seq=0 complete\nseq=1 partial")  # one write: the partial bytes are read with seq=0
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 1, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 1)
     assert out.read_bytes() == b"seq=0 complete\n"
     w.write(b" line\n" + numbered(2, 10))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 12, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 12)
     assert out.read_bytes() == b"seq=0 complete\nseq=1 partial line\n" + numbered(2, 10)
     w.close()
 
@@ -184,16 +170,10 @@ def test_crlf_and_empty_lines_across_restart(work):
     cfg = config(work)
     w = LogWriter(logs / "app.log")
     w.write(b"seq=0 a\r\n\r\n\nseq=1 b\r\n\n\r\nseq=2 c\r")
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 2, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 2)
     assert out.read_bytes() == b"seq=0 a\nseq=1 b\n"
     w.write(b"\n\r\nseq=3 d\r\n\r\n\n")
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 4, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 4)
     assert out.read_bytes() == b"seq=0 a\nseq=1 b\nseq=2 c\nseq=3 d\n"
     w.close()
 

@@ -10,7 +10,7 @@ import pytest
 
 from logproc.testing import Daemon, LogWriter, numbered, run_once
 
-from .support import config, exact, frozen, ino, rename_rotate, stop_ok, wait_seqs
+from .support import config, deliver, exact, frozen, ino, rename_rotate, stop_ok, wait_seqs
 
 pytestmark = pytest.mark.e2e
 
@@ -150,20 +150,14 @@ def test_rename_rotation_while_stopped(work):
     cfg = config(work)
     w0 = LogWriter(logs / "app.log")
     w0.write(numbered(0, 100, "gen0"))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 100, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 100)
     w0.write(numbered(100, 50, "gen0-unread"))
     ino0 = ino(logs / "app.log")
     w1 = rename_rotate(logs / "app.log", logs / "app.log.1")
     w0.write(numbered(150, 50, "gen0-late"))
     w1.write(numbered(200, 100, "gen1"))
     assert ino(logs / "app.log.1") == ino0 != ino(logs / "app.log")
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 300, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 300)
     exact(out, 300)
     w0.close()
     w1.close()
@@ -177,19 +171,13 @@ def test_dated_rotation_while_stopped_glob_matches_rotated_name(work):
     cfg = config(work, ["logs/app.log*"])
     w0 = LogWriter(logs / "app.log")
     w0.write(numbered(0, 500, "gen0", pad=20))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 500, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 500)
     ino0 = ino(logs / "app.log")
     w1 = rename_rotate(logs / "app.log", logs / "app.log-20261124")
     w0.write(numbered(500, 100, "gen0-late"))
     w1.write(numbered(600, 100, "gen1"))
     assert ino(logs / "app.log-20261124") == ino0 != ino(logs / "app.log")
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 700, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 700)
     exact(out, 700)
     w0.close()
     w1.close()
@@ -203,10 +191,7 @@ def test_rotation_twice_while_stopped(work):
     cfg = config(work)
     w0 = LogWriter(logs / "app.log")
     w0.write(numbered(0, 100, "gen0"))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 100, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 100)
     ino0 = ino(logs / "app.log")
     w1 = rename_rotate(logs / "app.log", logs / "app.log.1")
     w0.write(numbered(100, 50, "gen0-late"))
@@ -217,10 +202,7 @@ def test_rotation_twice_while_stopped(work):
     w1.write(numbered(250, 50, "gen1-late"))
     w2.write(numbered(300, 100, "gen2"))
     assert (ino(logs / "app.log.2"), ino(logs / "app.log.1")) == (ino0, ino1)
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 400, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 400)
     exact(out, 400)
     for w in (w0, w1, w2):
         w.close()
@@ -267,10 +249,7 @@ def test_symlinked_log_path_is_followed_across_restart(work):
         wait_seqs(out, 200, daemon=d)
         stop_ok(d)
     w.write(numbered(200, 100, "one-while-stopped"))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 300, daemon=d)
-        stop_ok(d)
+    d = deliver(cfg, out, 300)
     exact(out, 300)
     w.close()
 

@@ -15,6 +15,7 @@ from .support import (
     GatedSink,
     complete,
     config,
+    deliver,
     exact,
     frozen,
     ino,
@@ -90,10 +91,7 @@ def test_copytruncate_while_stopped_reads_copy_from_checkpoint(work):
     cfg = config(work)
     w = LogWriter(logs / "app.log")
     w.write(numbered(0, 100, pad=40))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 100, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 100)
     ino0 = ino(logs / "app.log")
     w.write(numbered(100, 100, "unread", pad=40))
     shutil.copy(logs / "app.log", logs / "app.log.1")
@@ -101,10 +99,7 @@ def test_copytruncate_while_stopped_reads_copy_from_checkpoint(work):
     w.write(numbered(200, 20, "after"))
     assert ino(logs / "app.log") == ino0 and ino(logs / "app.log.1") != ino0
     assert (logs / "app.log").stat().st_size < (logs / "app.log.1").stat().st_size
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 220, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 220)
     exact(out, 220)
     w.close()
 
@@ -117,21 +112,14 @@ def test_copytruncate_then_original_deleted_while_stopped_reads_copy_from_checkp
     cfg = config(work)
     w = LogWriter(logs / "app.log")
     w.write(numbered(0, 100, pad=40))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 100, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 100)
     w.write(numbered(100, 100, "unread", pad=40))
     shutil.copy(logs / "app.log", logs / "app.log.1")
     os.truncate(logs / "app.log", 0)
     w.close()
     os.unlink(logs / "app.log")
     assert sorted(p.name for p in logs.iterdir()) == ["app.log.1"]
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 200, daemon=d)
-        stop_ok(d)
-        log_text = d.log()
+    log_text = deliver(cfg, out, 200).log()
     exact(out, 200)
     assert "reading the rest from the copy" in log_text
     assert "bytes lost" not in log_text
@@ -224,19 +212,13 @@ def test_truncated_and_rewritten_shorter_while_stopped(work):
     cfg = config(work)
     w = LogWriter(logs / "app.log")
     w.write(numbered(0, 100, pad=40))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 100, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 100)
     old_size = (logs / "app.log").stat().st_size
     ino0 = ino(logs / "app.log")
     os.truncate(logs / "app.log", 0)
     w.write(numbered(100, 50, "new"))
     assert ino(logs / "app.log") == ino0 and (logs / "app.log").stat().st_size < old_size
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 150, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 150)
     exact(out, 150)
     w.close()
 
@@ -252,19 +234,13 @@ def test_truncated_and_rewritten_longer_while_stopped_same_first_kib(work):
     cfg = config(work)
     w = LogWriter(logs / "app.log")
     w.write(header + numbered(0, 100))
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 100, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 100)
     old_size = (logs / "app.log").stat().st_size
     ino0 = ino(logs / "app.log")
     os.truncate(logs / "app.log", 0)
     w.write(header + numbered(100, 300, "rewrite"))
     assert ino(logs / "app.log") == ino0 and (logs / "app.log").stat().st_size > old_size
-    with Daemon(cfg) as d:
-        d.wait_started()
-        wait_seqs(out, 400, daemon=d)
-        stop_ok(d)
+    deliver(cfg, out, 400)
     exact(out, 400, numbered_only=False)
     assert complete(out).count(header) == 2  # the header of each generation, once each
     w.close()
