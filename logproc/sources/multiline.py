@@ -16,15 +16,14 @@ Limits: the carry never holds more than `max_line_bytes` (plus one read): an ent
 reaches that size is handed out as it is (the rest continues as an entry of its own), and
 so is a line that long with no newline yet. An entry completed within one read may be
 longer (up to a read, 1 MiB). NULs at a line start are dropped, as `LineSplitter` does. The
-start pattern is matched against the raw bytes of each line (compiled as a bytes regex),
-so `\\d`, `\\s` and `\\w` are ASCII classes. Lines before the first start line of a file
-form an entry of their own.
+start pattern runs on RE2 (`logproc.patterns`: linear in the line; `\\d`, `\\s` and `\\w`
+are ASCII classes), anchored at each line's start and never past its end. Lines before the
+first start line of a file form an entry of their own.
 """
 
 from __future__ import annotations
 
-import re
-
+from logproc.patterns import compile_pattern
 from logproc.sources.lines import Split
 
 
@@ -32,8 +31,8 @@ class MultilineSplitter:
     __slots__ = ("_carry", "_start", "max_line_bytes")
 
     def __init__(self, start: str, max_line_bytes: int) -> None:
-        # MULTILINE: `^` must match at a line start inside the buffer (match(data, pos))
-        self._start = re.compile(start.encode("utf-8"), re.MULTILINE).match
+        # multiline: `^` must match at a line start inside the buffer (starts(data, pos, eol))
+        self._start = compile_pattern(start, multiline=True).starts
         self.max_line_bytes = max_line_bytes
         self._carry = b""
 
@@ -78,10 +77,10 @@ class MultilineSplitter:
     def _starts(self, data: bytes, pos: int) -> bool:
         """Does the line at `pos` start an entry? (NULs at a line start are not part of it:
         the hole a writer without O_APPEND leaves after copytruncate.)"""
+        eol = data.find(b"\n", pos)
         if data[pos:pos + 1] == b"\0":
-            eol = data.find(b"\n", pos)
-            return self._start(data[pos:eol].lstrip(b"\0")) is not None
-        return self._start(data, pos) is not None
+            return self._start(data[pos:eol].lstrip(b"\0"))
+        return self._start(data, pos, len(data) if eol < 0 else eol)
 
     def flush_entry(self) -> Split:
         """Hand out the entry being built (its lines are complete; a partial line stays)."""

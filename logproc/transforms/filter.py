@@ -5,7 +5,7 @@ dropped by ``min_level`` is not tested (nor counted) again by ``include``/``excl
 
 - ``min_level``: an entry whose level ranks below is dropped. An entry with no level, or with
   a level outside the seven canonical names (kept as written by the parser), passes.
-- ``include`` (field → regex): every regex must be found (``re.search``) in its field's text;
+- ``include`` (field → regex): every regex must be found (a search, not anchored) in its field's text;
   a missing field never matches, so the entry is dropped.
 - ``exclude`` (field → regex): any regex found drops the entry; a missing field never
   matches, so it does not drop.
@@ -14,16 +14,16 @@ A field's text is the string itself, or ``str()`` of any other value (``True``, 
 
 Decided at build time: a regex that is a plain literal anchored at both ends (``^debug$``) is
 tested by set membership, which is exact (``$`` also matches before a final ``\\n``, so the
-set holds that spelling too); everything else is the compiled regex's ``search``. Both are
-C-level callables, so a condition costs no Python frame per entry.
+set holds that spelling too); everything else runs on RE2 (:mod:`logproc.patterns`, linear in
+the value's length whatever the pattern), its answers memoised for short values.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from logproc.patterns import compile_pattern
 from logproc.transforms.base import Entry
 from logproc.transforms.levels import LEVEL_RANK, normalize_level
 
@@ -42,7 +42,7 @@ def compile_condition(pattern: str) -> Callable[[str], Any]:
         literal = pattern[1:-1]
         if not _META.intersection(literal):
             return frozenset((literal, literal + "\n")).__contains__
-    return re.compile(pattern).search
+    return compile_pattern(pattern).found
 
 
 def _conditions(spec: Mapping[str, str] | None) -> tuple[tuple[str, Callable[[str], Any]], ...]:
@@ -53,7 +53,7 @@ def build_filter(sink_cfg: SinkConfig) -> SinkFilter | None:
     """The filter of a sink, or None when it has no ``min_level``, ``include`` or ``exclude``.
 
     Reads only ``min_level``, ``include`` and ``exclude``. Raises ``ValueError`` for an
-    unknown ``min_level`` and ``re.error`` for an invalid regex.
+    unknown ``min_level`` and ``PatternError`` (a ValueError) for an invalid regex.
     """
     min_level = sink_cfg.min_level
     includes = _conditions(sink_cfg.include)

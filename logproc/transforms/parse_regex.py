@@ -7,31 +7,31 @@ order. A group named ``timestamp``, ``level`` or ``message`` fills that field of
 normalised); without a ``message`` group the message is the whole line. Unnamed groups are
 ignored. A line the pattern does not match is a bad line (``pattern did not match``).
 
-Limits: the pattern runs on Python's backtracking engine; its size is bounded by the config
-and the line by ``max_line_bytes`` before the pattern sees it.
+Limits: the pattern runs on RE2 (:mod:`logproc.patterns`), in time linear in the line, which
+``max_line_bytes`` bounds before the pattern sees it; its size is bounded by the config.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import tzinfo
 from typing import Any
 
-from logproc.transforms.base import Entry, Parser, decode
+from logproc.patterns import compile_pattern, utf8
+from logproc.transforms.base import Entry, Parser
 from logproc.transforms.structured import build_structured
 
 NO_MATCH = "pattern did not match"
 
 
 def build_regex_parser(name: str, host: str, tz: tzinfo | None, pattern: str) -> Parser:
-    """The regex parser of source ``name``. Raises ``re.error`` for an invalid pattern."""
-    search = re.compile(pattern).search
+    """The regex parser of source ``name``. Raises ``PatternError`` for an invalid pattern."""
+    groups = compile_pattern(pattern).groups
 
     def fields_of(line: bytes) -> dict[str, Any]:
-        match = search(decode(line))
-        if match is None:
+        fields = groups(utf8(line))
+        if fields is None:
             raise ValueError(NO_MATCH)
-        return {key: value for key, value in match.groupdict().items() if value is not None}
+        return fields
 
     def explain(line: bytes) -> Entry | str:
         return NO_MATCH

@@ -20,8 +20,8 @@ the configured order, then the regexes. Only top-level string values are scanned
 Speed: a value shorter than the shortest possible match is skipped outright, and each
 built-in has a cheap pre-check (``@`` for email, three dots for ipv4, ``earer`` for bearer, 13
 digits for credit_card) so a value that cannot match costs a substring count, not a regex
-scan. User regexes have no pre-check; they are compiled into one alternation when they can
-be combined (no backreferences, no global inline flags).
+scan. User regexes have no pre-check; they run on RE2 (linear in the value's length, see
+:mod:`logproc.patterns`), compiled into one alternation.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable
+from typing import Any
 
+from logproc.patterns import PatternError, compile_pattern
 from logproc.transforms.base import Entry, Transform
 
 REDACTED = "[REDACTED]"
@@ -42,7 +44,7 @@ _ANY, _COUNT, _BEARER, _CARD_DIGITS = 0, 1, 2, 3
 
 _Repl = str | Callable[[re.Match[str]], str]
 # (regex.sub, replacement, pre-check kind, pre-check text, minimum count, shortest match)
-_Rule = tuple[Callable[[_Repl, str], str], _Repl, int, str, int, int]
+_Rule = tuple[Callable[[Any, str], str], _Repl, int, str, int, int]
 
 
 def luhn_valid(digits: str) -> bool:
@@ -86,25 +88,24 @@ BUILTIN_NAMES = frozenset(_BUILTINS)
 
 
 def _user_rules(patterns: list[str]) -> list[_Rule]:
-    """Compile user regexes, combined into one when that keeps their meaning."""
-    compiled = [re.compile(p) for p in patterns]  # raises re.error, naming the bad one
+    """Compile user regexes (RE2, :mod:`logproc.patterns`), combined into one alternation."""
+    compiled = [compile_pattern(p) for p in patterns]  # raises PatternError, naming the bad one
     for pattern, regex in zip(patterns, compiled, strict=True):
-        if regex.match("") is not None:
+        if regex.starts(b""):
             raise ValueError(f"redact pattern {pattern!r} matches the empty string")
-    # Backreferences would point at other groups once the patterns are combined.
-    separate = len(patterns) == 1 or any(re.search(r"\\[1-9]|\(\?P=", p) for p in patterns)
-    if not separate:
-        # Kept apart when combining fails: global inline flags are refused mid-pattern.
-        with contextlib.suppress(re.error):
-            compiled = [re.compile("|".join(f"(?:{p})" for p in patterns))]
+    if len(patterns) > 1:
+        # RE2 has no backreferences and scopes inline flags to their group, so the
+        # alternation means what the patterns meant one by one; kept apart if it is too big.
+        with contextlib.suppress(PatternError):
+            compiled = [compile_pattern("|".join(f"(?:{p})" for p in patterns))]
     return [(regex.sub, REDACTED, _ANY, "", 0, 1) for regex in compiled]
 
 
 def build_scrub(names: list[str]) -> Callable[[str], str] | None:
     """The text-level redactor for the ``redact`` list, or None when it is empty.
 
-    The redactor returns its argument itself when nothing matched. Raises ``re.error`` for an
-    invalid regex, ``ValueError`` for one that matches "".
+    The redactor returns its argument itself when nothing matched. Raises ``PatternError``
+    (a ValueError) for an invalid regex, ``ValueError`` for one that matches "".
     """
     if not names:
         return None

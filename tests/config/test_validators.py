@@ -30,8 +30,7 @@ def test_regex_parser_pattern(loads: Loads, issues: Issues) -> None:
     assert issues(source('parser = "regex"')) == [
         'logproc.toml:1: sources.app.pattern: missing required key "pattern" (parser = "regex" needs it)']
     assert issues(source("parser = \"regex\"\npattern = '(?P<x>'")) == [
-        "logproc.toml:4: sources.app.pattern: invalid regular expression: missing ), unterminated subpattern "
-        "at position 0"]
+        'logproc.toml:4: sources.app.pattern: invalid regular expression: missing ) in "(?P<x>"']
     assert issues(source("parser = \"regex\"\npattern = '(\\w+)'")) == [
         "logproc.toml:4: sources.app.pattern: the pattern needs at least one named group, "
         "such as (?P<message>.*)"]
@@ -54,8 +53,7 @@ def test_redact(loads: Loads, issues: Issues) -> None:
     quoted = ", ".join(f"'{r}'" for r in redact)
     assert loads(source(f"redact = [{quoted}]")).config.sources["app"].redact == redact
     assert issues(source("redact = ['email', 'token=(\\S+', 'x' ]")) == [
-        "logproc.toml:3: sources.app.redact[1]: invalid regular expression: missing ), "
-        "unterminated subpattern at position 6"]
+        'logproc.toml:3: sources.app.redact[1]: invalid regular expression: missing ) in "token=(\\S+"']
     assert issues(source(f"redact = ['{'b' * 4097}']")) == [
         "logproc.toml:3: sources.app.redact[0]: regular expression too long: 4097 characters, limit 4096"]
 
@@ -64,9 +62,9 @@ def test_include_exclude_regexes(loads: Loads, issues: Issues) -> None:
     cfg = loads(sink("include = { message = 'timeout|refused' }\nexclude = { path = '^/health' }")).config
     assert cfg.sinks["out"].include == {"message": "timeout|refused"}
     assert issues(sink("include = { message = '[a-' }\nexclude = { path = '*x' }")) == [
-        "logproc.toml:5: sinks.out.include.message: invalid regular expression: unterminated character set "
-        "at position 0",
-        "logproc.toml:6: sinks.out.exclude.path: invalid regular expression: nothing to repeat at position 0",
+        'logproc.toml:5: sinks.out.include.message: invalid regular expression: missing ] in "[a-"',
+        "logproc.toml:6: sinks.out.exclude.path: invalid regular expression: no argument for repetition "
+        'operator in "*"',
     ]
 
 

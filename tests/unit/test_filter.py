@@ -41,8 +41,8 @@ class TestBuild:
             build_filter(sink(min_level="loud"))
 
     def test_invalid_regex(self) -> None:
-        """An invalid include regex raises re.error."""
-        with pytest.raises(re.error):
+        """An invalid include regex raises PatternError (a ValueError)."""
+        with pytest.raises(ValueError, match='missing \\) in "\\("'):
             build_filter(sink(include={"message": "("}))
 
 
