@@ -21,7 +21,13 @@ Contract:
   thread, as the same failure would be in-thread.
 - Lock order: a call that uses several workers takes their locks in index order; a call
   that uses one takes one lock. No cycle, so no deadlock between consumer threads.
-- ``close`` ends the workers by closing their pipes (EOF is their shutdown) and reaps them.
+- ``close`` ends the workers by closing their pipes (EOF is their shutdown) and reaps them;
+  ``kill`` (a shutdown past its deadline) SIGKILLs and reaps them. After either, no worker
+  is ever started again: a call in progress or a later one raises ``PoolClosed``, so a batch
+  that cannot finish is never handed to a fresh worker at shutdown (it stays
+  unacknowledged, read again after a restart), and no worker outlives the daemon.
+- A worker also ends when the daemon dies without closing it (SIGKILL): it asks the
+  kernel for SIGKILL when its parent goes (see ``procworker``).
 """
 
 from __future__ import annotations
@@ -73,6 +79,11 @@ class WorkerFailed(RuntimeError):
     """A piece of a batch killed ``MAX_TRIES`` fresh workers in a row."""
 
 
+class PoolClosed(WorkerFailed):
+    """The pool was closed or killed (shutdown) during or before a call: no worker will run
+    the batch, and the consumer must not run it either."""
+
+
 def auto_workers(parses: bool, cpus: int | None = None) -> int:
     """The default for ``[daemon] workers``: 2 when the machine has at least 2 CPUs and
     some source is parsed, else 0 (raw pass-through gains nothing from a process hop)."""
@@ -106,9 +117,10 @@ def _plain(value: Any) -> Any:
 class Worker:
     """One worker process and the lock that gives one thread at a time its pipes."""
 
-    def __init__(self, index: int, spec: bytes) -> None:
+    def __init__(self, index: int, spec: bytes, closed: threading.Event | None = None) -> None:
         self.index = index
         self.spec = spec
+        self.closed = closed or threading.Event()  # the pool's: set, no process starts again
         self.lock = threading.Lock()
         self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0
@@ -116,8 +128,12 @@ class Worker:
 
     def start(self) -> None:
         """Start the process and send it the spec. A failure to start is logged; the first
-        call then finds the worker dead (see ``WorkerPool._call``)."""
+        call then finds the worker dead (see ``WorkerPool._call``). Nothing starts once the
+        pool is closed."""
         self.started = True
+        if self.closed.is_set():
+            self.proc = None
+            return
         try:
             proc = subprocess.Popen([sys.executable, "-m", "logproc.daemon.procworker"],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
@@ -214,7 +230,8 @@ class WorkerPool:
     def __init__(self, size: int, spec: dict[str, Any]) -> None:
         data = orjson.dumps(spec)
         self.sources = {s["name"]: i for i, s in enumerate(spec["sources"])}
-        self.workers = [Worker(i, data) for i in range(size)]
+        self.closed = threading.Event()
+        self.workers = [Worker(i, data, self.closed) for i in range(size)]
         self._next = 0
 
     def start(self) -> None:
@@ -223,13 +240,16 @@ class WorkerPool:
 
     def close(self, timeout: float = 5.0) -> None:
         """End every worker (EOF on its pipe) and reap it; kill one that lingers."""
+        self.closed.set()
         for w in self.workers:
             with w.lock:
                 w.stop(timeout)
 
     def kill(self, timeout: float = 1.0) -> None:
         """SIGKILL every worker and reap it, without waiting for the threads using them
-        (shutdown past its deadline). A consumer still in a call sees the worker die."""
+        (shutdown past its deadline). A consumer still in a call sees the worker die and gets
+        ``PoolClosed``; no worker is started again."""
+        self.closed.set()
         for w in self.workers:
             proc = w.proc
             if proc is not None:
@@ -279,7 +299,8 @@ class WorkerPool:
                 elif sent[i]:
                     w.receive()  # keep the protocol in step before giving up
             except (WorkerError, WorkerFailed, WorkerDied) as exc:
-                failure = failure or exc
+                failure = failure or (PoolClosed("worker processes stopped (shutdown)")
+                                      if self.closed.is_set() else exc)
             finally:
                 w.lock.release()
         if failure is not None:
@@ -309,6 +330,8 @@ class WorkerPool:
                     w.send(src, lines, parts, path, read_time)
                 return w.receive()
             except WorkerDied:
+                if self.closed.is_set():
+                    raise PoolClosed("worker processes stopped (shutdown)") from None
                 tries += 1
                 code = None if w.proc is None else w.proc.poll()
                 log.error("worker process died; restarting it and sending the batch again",

@@ -21,11 +21,17 @@ Wire protocol (all integers little-endian; one request, then one reply, strictly
 
 End of input on stdin is the shutdown: the worker exits 0. It ignores SIGINT, SIGTERM,
 SIGHUP and SIGUSR1 (a Ctrl-C or a signal to the process group is the daemon's to handle:
-the daemon still needs its workers while it drains).
+the daemon still needs its workers while it drains). So that no worker outlives a daemon
+that died without closing it (SIGKILL, a crash), it asks the kernel for SIGKILL when its
+parent goes (Linux ``PR_SET_PDEATHSIG``; elsewhere end of input remains the only way).
+The kernel ties that to the *thread* that started the worker: consumer threads (which
+restart dead workers) live until the pool is closed, so this never ends a worker in use.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
 import struct
 import sys
@@ -107,9 +113,25 @@ def serve(rf: IO[bytes], wf: IO[bytes]) -> int:
         wf.flush()
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when its parent ends; exit now if it already has."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return  # not Linux: end of input on stdin still ends the worker
+    if os.getppid() != parent:
+        os._exit(0)  # the daemon went away before the request took effect (else: EOF on stdin)
+
+
 def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
         signal.signal(sig, signal.SIG_IGN)
+    die_with_parent()
     try:
         return serve(sys.stdin.buffer, sys.stdout.buffer)
     except BrokenPipeError:

@@ -87,6 +87,8 @@ class Supervisor:
         finally:
             if server is not None:
                 server.stop()
+            if self.topo.pool is not None:  # closed by the drain; whatever path led here,
+                self.topo.pool.kill()  # no worker process outlives the daemon
 
     def start(self) -> None:
         """Start every thread and wait until every source is watching (no signals installed:
@@ -263,8 +265,8 @@ class Supervisor:
             if outcome != "ok":
                 break
             if what == "consumers":
-                if topo.pool is not None:
-                    topo.pool.close()
+                if topo.pool is not None:  # idle now; one that does not end is killed in time
+                    topo.pool.close(max(0.1, min(5.0, deadline - time.monotonic())))
                 for r in topo.runners.values():
                     r.close()
         if outcome == "ok":

@@ -15,7 +15,7 @@ import threading
 import time
 
 from logproc.batch import Batch
-from logproc.daemon.procpool import WorkerFailed
+from logproc.daemon.procpool import PoolClosed, WorkerFailed
 from logproc.daemon.topology import Topology
 from logproc.log import get_logger
 from logproc.sinks.base import Delivery, noop
@@ -69,6 +69,12 @@ class Consumer:
                     queue.release(batch)
                 try:
                     self.process(batch)
+                except PoolClosed:
+                    # shutdown past its deadline killed the workers: the batch stays
+                    # unacknowledged (read again after a restart); this thread is done
+                    log.info("batch left unacknowledged: worker processes stopped", source=batch.source,
+                             path=batch.path, start=batch.start, end=batch.end)
+                    return
                 except Exception:
                     log.exception("consumer failed on a batch", source=batch.source, path=batch.path,
                                   start=batch.start, end=batch.end)
@@ -92,6 +98,8 @@ class Consumer:
         if pool is not None and sr.pipeline is not None and lines:
             try:
                 errors, results = pool.run(batch.source, lines, batch.parts, batch.path, batch.read_time)
+            except PoolClosed:
+                raise
             except WorkerFailed:
                 log.error("worker processes keep dying on a batch; processing it in the consumer",
                           source=batch.source, path=batch.path, start=batch.start, end=batch.end)
