@@ -81,7 +81,7 @@ class CheckpointStore:
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         for candidate in (self.path, self.path.with_name(FILE_NAME + ".prev")):
             try:
-                raw = candidate.read_bytes()
+                raw = _read_nofollow(candidate)
             except FileNotFoundError:
                 continue
             try:
@@ -198,7 +198,7 @@ class CheckpointStore:
             self._dirty = False
         tmp = self.path.with_name(FILE_NAME + ".tmp")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = _create_exclusive(tmp)
             try:
                 # Blocks allocated up front: ext4 (auto_da_alloc) otherwise starts writeback
                 # of a delayed-allocation file renamed over another, which doubled the cost
@@ -214,7 +214,7 @@ class CheckpointStore:
                 prev_tmp = self.path.with_name(FILE_NAME + ".prev.tmp")
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(prev_tmp)
-                os.link(self.path, prev_tmp)
+                os.link(self.path, prev_tmp, follow_symlinks=False)
                 os.replace(prev_tmp, self.path.with_name(FILE_NAME + ".prev"))
             os.replace(tmp, self.path)
             self.unsynced = not durable
@@ -228,6 +228,28 @@ class CheckpointStore:
             self._mark()
             raise
         return True
+
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _create_exclusive(path: Path) -> int:
+    """A new file at `path`, 0600, never through a symlink: a temp file left by a crash (or
+    anything planted under its name) is unlinked first, which removes a link, not its target."""
+    try:
+        return os.open(path, _CREATE, 0o600)
+    except FileExistsError:
+        os.unlink(path)
+        return os.open(path, _CREATE, 0o600)
+
+
+def _read_nofollow(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
 
 
 def _decode(raw: bytes) -> dict[str, FileCheckpoint]:

@@ -6,7 +6,9 @@ drain past `shutdown_timeout`, a stop by a second signal, or `--once` finishing 
 matched file it could not read — everything else is still delivered first).
 
 Only what a command needs is imported, when it needs it: `--version` and `check` never
-load the pipeline.
+load the pipeline. `run` installs its signal handlers before anything slow (loading the
+config, importing the pipeline): a SIGTERM in the first moments is then a graceful stop,
+not a death by the signal.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from logproc import __version__
 
 if TYPE_CHECKING:
     from logproc.config import LoadedConfig
+    from logproc.daemon.signals import SignalReceiver
 
 DEFAULT_CONFIG = "/etc/logproc/logproc.toml"
 
@@ -38,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _report(path: str, issues: list[Any]) -> int:
+    n = len(issues)
+    print(f"logproc: {path}: invalid config ({n} problem{'s' if n != 1 else ''}):", file=sys.stderr)
+    for issue in issues:
+        print(f"  {issue}", file=sys.stderr)
+    return 2
+
+
 def _load(path_arg: str | None) -> LoadedConfig | int:
     from logproc.config import load
     from logproc.errors import ConfigErrors
@@ -46,37 +57,68 @@ def _load(path_arg: str | None) -> LoadedConfig | int:
     try:
         return load(path)
     except ConfigErrors as exc:
-        n = len(exc.issues)
-        print(f"logproc: {path}: invalid config ({n} problem{'s' if n != 1 else ''}):", file=sys.stderr)
-        for issue in exc.issues:
-            print(f"  {issue}", file=sys.stderr)
-        return 2
+        return _report(path, exc.issues)
+
+
+def _state_dir_issue(loaded: LoadedConfig, message: str) -> Any:
+    from logproc.config.locate import locate
+    from logproc.errors import ConfigIssue
+
+    try:
+        text = loaded.path.read_text("utf-8")
+    except OSError:
+        text = ""
+    return ConfigIssue(str(loaded.path), locate(text, ("daemon", "state_dir")), "daemon.state_dir",
+                       loaded.mask(message))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    signals = None
+    if args.command == "run":
+        from logproc.daemon.signals import SignalReceiver
+
+        signals = SignalReceiver()
+        signals.install()
     loaded = _load(args.config)
     if isinstance(loaded, int):
         return loaded
     if args.command == "check":
-        from logproc.config.report import describe
-
-        sys.stdout.write(describe(loaded))
-        return 0
-    return _run(loaded, args.once)
+        return _check(loaded)
+    assert signals is not None
+    return _run(loaded, args.once, signals)
 
 
-def _run(loaded: LoadedConfig, once: bool) -> int:
+def _check(loaded: LoadedConfig) -> int:
+    from logproc.config.report import describe
+    from logproc.safety import inspect_state_dir
+
+    errors, _ = inspect_state_dir(loaded.config.daemon.state_dir)
+    if errors:
+        return _report(str(loaded.path), [_state_dir_issue(loaded, e) for e in errors])
+    sys.stdout.write(describe(loaded))
+    return 0
+
+
+def _run(loaded: LoadedConfig, once: bool, signals: SignalReceiver) -> int:
     from logproc import log
+    from logproc.safety import StateDirError, config_file_warnings, prepare_state_dir
 
     log.set_mask(loaded.mask)
+    try:
+        warnings = prepare_state_dir(loaded.config.daemon.state_dir)
+    except StateDirError as exc:
+        return _report(str(loaded.path), [_state_dir_issue(loaded, str(exc))])
     log.configure(loaded.config.daemon.log_level)
+    cli_log = log.get_logger("cli")
+    for warning in [*config_file_warnings(loaded.path), *warnings]:
+        cli_log.warning(warning)
     from logproc.daemon.supervisor import Supervisor
 
     try:
-        sup = Supervisor(loaded, once=once, progress=once and sys.stderr.isatty())
+        sup = Supervisor(loaded, once=once, progress=once and sys.stderr.isatty(), signals=signals)
     except OSError as exc:
-        log.get_logger("cli").error("cannot start", error=str(exc), path=getattr(exc, "filename", None))
+        cli_log.error("cannot start", error=str(exc), path=getattr(exc, "filename", None))
         return 1
     code = sup.run()
     sys.stdout.flush()

@@ -12,11 +12,13 @@ import pytest
 
 @pytest.fixture(name="work")
 def fixture_work(tmp_path: Path) -> Path:
-    """A folder for logs, state and output; world-readable so an unprivileged logproc can use it."""
+    """A folder for logs, state and output; world-readable so an unprivileged logproc can use it
+    (the state folder is the daemon's alone: logproc refuses one others can write to)."""
     os.chmod(tmp_path, 0o755)
-    for sub in ("logs", "state", "out"):
+    for sub in ("logs", "out"):
         (tmp_path / sub).mkdir(mode=0o777)
         os.chmod(tmp_path / sub, 0o777)
+    (tmp_path / "state").mkdir(mode=0o700)
     return tmp_path
 
 

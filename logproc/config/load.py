@@ -10,7 +10,8 @@ Contract:
 - Cross checks (they need more than one model, so they run on the raw data): a sink's
   `inputs` name sources; a file sink's `path` uses no placeholder but `{source}`, and only
   as a name inside a folder (`/var/log/x/{source}.log`), so no source reaches elsewhere.
-- Every message is masked: a value from the environment is never shown.
+- Every message is masked: a value from the environment, a URL's user-info or a
+  credential header is never shown (`logproc.masking`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import os
 import re
 import string
 import tomllib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,19 +31,10 @@ from logproc.config.locate import KeyLines
 from logproc.config.schema import Config
 from logproc.config.suggest import KeyPath, Mask, did_you_mean, explain, quote
 from logproc.errors import ConfigErrors, ConfigIssue
+from logproc.masking import masker, secrets_in
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
-
-
-def masker(secrets: Iterable[str]) -> Mask:
-    """A function replacing every secret in a text with `***`."""
-    # Longest first, in one pass: a secret that contains another is masked whole.
-    ordered = sorted({s for s in secrets if s}, key=len, reverse=True)
-    if not ordered:
-        return lambda text: text
-    pattern = re.compile("|".join(map(re.escape, ordered)))
-    return lambda text: pattern.sub("***", text)
 
 
 @dataclass(frozen=True, repr=False)
@@ -91,7 +82,8 @@ def load_text(text: str, path: Path) -> LoadedConfig:
         raise ConfigErrors([_syntax_issue(str(e), path, text)]) from None
     subst = substitute(data, os.environ)
     data = _resolve_paths(subst.data, path.parent)
-    mask = masker(subst.secrets)
+    secrets = subst.secrets | secrets_in(data)
+    mask = masker(secrets)
     problems = list(subst.issues) + _cross_check(data)
     config: Config | None = None
     try:
@@ -100,7 +92,7 @@ def load_text(text: str, path: Path) -> LoadedConfig:
         problems += explain(e.errors(), Config, mask)
     if problems or config is None:
         raise ConfigErrors(_issues(problems, text, path, mask))
-    return LoadedConfig(config, path, frozenset(subst.secrets))
+    return LoadedConfig(config, path, frozenset(secrets))
 
 
 def _syntax_issue(message: str, path: Path, text: str) -> ConfigIssue:
@@ -136,6 +128,16 @@ def _resolve(value: Any, folder: Path) -> Any:
     return os.path.normpath(os.path.join(folder, expanded)) if expanded else expanded
 
 
+def _resolve_template(value: Any, folder: Path) -> Any:
+    """A file sink path: the folder before its first placeholder is resolved; what follows
+    is kept as written (normalising it would fold `{source}/..` away before it is checked)."""
+    if not isinstance(value, str) or "{" not in value:
+        return _resolve(value, folder)
+    cut = value.rfind("/", 0, value.index("{")) + 1
+    head = _resolve(value[:cut], folder) if cut else str(folder)
+    return head.rstrip("/") + "/" + value[cut:]
+
+
 def _tables(data: dict[str, Any], key: str) -> dict[str, dict[str, Any]]:
     section = data.get(key)
     return {k: v for k, v in section.items() if isinstance(v, dict)} if isinstance(section, dict) else {}
@@ -157,7 +159,11 @@ def _resolve_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
         data["sources"] = {**data["sources"], name: new}
     for name, sink in _tables(data, "sinks").items():
         if sink.get("type") == "file" and "path" in sink:
-            data["sinks"] = {**data["sinks"], name: {**sink, "path": _resolve(sink["path"], folder)}}
+            data["sinks"] = {**data["sinks"], name: {**sink, "path": _resolve_template(sink["path"], folder)}}
+    for name, sink in _tables(data, "sinks").items():
+        files = {k: _resolve(v, folder) for k, v in sink.items() if k.endswith("_file") and isinstance(v, str)}
+        if files:  # ca_file, cert_file, key_file, credentials_file: relative to the config too
+            data["sinks"] = {**data["sinks"], name: {**sink, **files}}
     return data
 
 
@@ -193,4 +199,6 @@ def _sink_path_problem(path: str) -> str | None:
     folder = path[: path.find("{")]
     if shown and not folder.endswith("/"):
         return f'the part before {{source}} must be a folder ending in "/", got {quote(folder)}'
+    if shown and any(part in ("..", ".") for part in path[len(folder):].split("/")):
+        return f'"." and ".." are not allowed after {{source}}: the path must stay in {quote(folder)}'
     return None

@@ -15,6 +15,7 @@ Contract:
 
 from __future__ import annotations
 
+import os
 import re
 import string
 import zoneinfo
@@ -111,11 +112,75 @@ def check_template(template: str) -> str:
     return template
 
 
+NAME_MAX = 255  # bytes in one path component (Linux)
+PATH_MAX = 4095  # bytes in a whole path
+
+
+def path_problem(value: str) -> str | None:
+    """What makes `value` unusable as a path on this system (None: nothing): a NUL byte,
+    a component over NAME_MAX bytes, the whole over PATH_MAX bytes."""
+    if "\0" in value:
+        return "a path cannot contain a NUL character"
+    raw = value.encode("utf-8", "surrogateescape")
+    if len(raw) > PATH_MAX:
+        return f"path too long: {len(raw)} bytes, limit {PATH_MAX}"
+    longest = max(raw.split(b"/"), key=len)
+    if len(longest) > NAME_MAX:
+        shown = quote(longest[:40].decode("utf-8", "replace") + "…")
+        return f"path component {shown} is {len(longest)} bytes long, limit {NAME_MAX}"
+    return None
+
+
+def _path_text(value: str) -> str:
+    problem = path_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 def _path(value: object) -> object:
     # TOML has no path type and the loader validates strictly: a string is the one way in.
     if value == "":
         raise ValueError("must not be empty")
-    return Path(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return Path(_path_text(value))
+    return value
+
+
+def _readable_file(value: str) -> str:
+    """A file logproc must read at start-up (a CA bundle, a certificate): it must exist and
+    be readable now, so the daemon does not fail on it later."""
+    _path_text(value)
+    if not os.path.isfile(value):
+        raise ValueError(f"no such file: {quote(value)}" if not os.path.exists(value)
+                         else f"not a regular file: {quote(value)}")
+    if not os.access(value, os.R_OK):
+        raise ValueError(f"cannot read {quote(value)}: permission denied")
+    return value
+
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 field names
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _header_name(name: str) -> str:
+    if not _TOKEN.fullmatch(name):
+        raise ValueError(f"invalid header name {quote(name)}: letters, digits and !#$%&'*+.^_`|~-")
+    return name
+
+
+def _header_value(value: str) -> str:
+    # Never echo the value: headers carry credentials.
+    if _CONTROL.search(value):
+        raise ValueError("the header value contains a line break or another control character "
+                         "(value not shown)")
+    return value
+
+
+HeaderName = Annotated[str, AfterValidator(_header_name)]
+HeaderValue = Annotated[str, AfterValidator(_header_value)]
+PathText = Annotated[str, AfterValidator(_path_text)]
+ReadableFile = Annotated[str, AfterValidator(_readable_file)]
 
 
 Name = Annotated[str, AfterValidator(_check_name)]
@@ -153,8 +218,8 @@ class MultilineConfig(BaseModel):
 class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    paths: list[str] = Field(min_length=1)
-    exclude: list[str] = []
+    paths: list[PathText] = Field(min_length=1)
+    exclude: list[PathText] = []
     start_at: Literal["beginning", "end"] = "beginning"
     priority: int = 0
     parser: Literal["plain", "json", "logfmt", "regex", "syslog", "combined", "common"] = "plain"
@@ -209,11 +274,14 @@ class StdoutSinkConfig(SinkBase):
 
 class FileSinkConfig(SinkBase):
     type: Literal["file"]
-    path: str = Field(min_length=1)  # absolute after loading; may contain {source} (checked in load.py)
+    # absolute after loading; may contain {source} (checked in load.py)
+    path: PathText = Field(min_length=1)
     fsync: bool = False
 
 
 def _http_url(url: str) -> str:
+    if _CONTROL.search(url) or " " in url or "\t" in url:
+        raise ValueError("the URL contains a blank or a control character (percent-encode it)")
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in ("http", "https") or not rest or rest.startswith("/"):
         raise ValueError(f'expected an "http://" or "https://" URL, got {quote(url)}')
@@ -250,7 +318,7 @@ class HttpSinkConfig(SinkBase):
     type: Literal["http"]
     url: Annotated[str, AfterValidator(_http_url)]
     encoding: Literal["ndjson", "json_array", "loki", "elasticsearch"] = "ndjson"
-    headers: dict[str, str] = {}
+    headers: dict[HeaderName, HeaderValue] = {}
     gzip: bool = False
     batch_max_entries: int = Field(default=1000, ge=1, le=1_000_000)
     batch_max_bytes: int = Field(default=1048576, ge=1024)
@@ -259,7 +327,7 @@ class HttpSinkConfig(SinkBase):
     retry_max_backoff: float = Field(default=30.0, gt=0)
     concurrency: int = Field(default=1, ge=1, le=64)
     tls_verify: bool = True
-    ca_file: str | None = None
+    ca_file: ReadableFile | None = None
     # loki: label -> value, where a value may name entry fields as "{level}"
     labels: dict[str, str] | None = None
     # elasticsearch: the index (strftime on the entry's timestamp) and the bulk action

@@ -30,10 +30,12 @@ class SignalReceiver:
     def __init__(self) -> None:
         self._pending: deque[tuple[Control, int]] = deque()
         self._r, self._w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.installed = False
 
     def install(self) -> None:
         for signum in _BY_SIGNAL:
             signal.signal(signum, self._handle)
+        self.installed = True
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         self._pending.append((_BY_SIGNAL[signal.Signals(signum)], signum))

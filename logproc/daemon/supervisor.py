@@ -31,9 +31,10 @@ from logproc.daemon.config_watch import ConfigWatcher
 from logproc.daemon.progress import Progress
 from logproc.daemon.signals import Control, SignalReceiver
 from logproc.daemon.systemd import Notifier
-from logproc.daemon.watch import EventWatcher
+from logproc.daemon.watch import EventWatcher, events_lost
 from logproc.daemon.workers import Consumer
 from logproc.log import get_logger
+from logproc.masking import mask
 
 if TYPE_CHECKING:
     from logproc.config import LoadedConfig
@@ -52,12 +53,15 @@ class Phase(enum.Enum):
 
 
 class Supervisor:
-    def __init__(self, loaded: LoadedConfig, once: bool = False, progress: bool = False) -> None:
+    def __init__(self, loaded: LoadedConfig, once: bool = False, progress: bool = False,
+                 signals: SignalReceiver | None = None) -> None:
         self.loaded = loaded
         self.once = once
         self.show_progress = progress
         self.phase = Phase.STARTING
-        self.signals = SignalReceiver()
+        # the command installs its handlers before loading anything (a SIGTERM at start-up
+        # is then recorded, not fatal); in-process users get a receiver installed by run()
+        self.signals = signals or SignalReceiver()
         self.topo = topology.build(loaded, once=once)
         pool = self.topo.pool
         n = loaded.config.daemon.consumers or (len(pool.workers) + 1 if pool is not None else 2)
@@ -74,7 +78,8 @@ class Supervisor:
     # -- running -----------------------------------------------------------------------
     def run(self) -> int:
         """Start, act on signals until shutdown (or the end of `--once`); the exit code."""
-        self.signals.install()
+        if not self.signals.installed:
+            self.signals.install()
         try:  # bound before the pipeline starts: a taken port exits 1 having read nothing
             server = None if self.once else metrics.bind(self, self.loaded.config.daemon.metrics_address)
         except OSError:
@@ -197,14 +202,17 @@ class Supervisor:
         return outcome
 
     def _heartbeat(self) -> None:
-        """The watchdog ping (only while the pipeline is healthy) and the status line."""
+        """Dead letters not logged yet (rate-limited), the watchdog ping (only while the
+        pipeline is healthy) and the status line."""
+        self.topo.dead_letters.flush_log()
         if self.once or not self.notifier.enabled:
             return
         now = time.monotonic()
         ping = self.notifier.watchdog_interval()
         if ping and now >= self._next_ping:
-            # draining: threads end on purpose; the drain has its own deadline
-            wrong = self.problems() if self.phase is Phase.RUNNING else []
+            # draining: threads end on purpose; the drain has its own deadline. Only stuck or
+            # dead threads withhold the ping: a restart cures those, not a refusing endpoint
+            wrong = self.stuck() if self.phase is Phase.RUNNING else []
             if wrong:
                 if not self._withheld:
                     log.error("pipeline is stuck; withholding the systemd watchdog ping", problems=wrong)
@@ -219,10 +227,25 @@ class Supervisor:
             self.notifier.notify("STATUS=" + self.status(now))
             self._next_status = now + STATUS_INTERVAL
 
-    def problems(self) -> list[str]:
-        """What is wrong with the running pipeline (see `liveness`); empty when healthy."""
+    @property
+    def events_lost(self) -> int:
+        """inotify queue overflows seen (each one: file events lost, every source rescans)."""
+        return events_lost.count
+
+    def stuck(self) -> list[str]:
+        """Threads dead or stuck in one call (see `liveness`): what the watchdog is for."""
         return liveness.problems(self.topo.sources.values(), self.consumers, self.topo.runners.values(),
                                  self.committer, self._stall)
+
+    def refusing(self) -> list[str]:
+        """Sinks whose destination refuses every entry (all dead-lettered), with the reason."""
+        return [f"sink {r.name!r} refuses every entry ({r.stats.last_refusal}); they go to the "
+                "dead-letter file" for r in self.topo.runners.values() if r.stats.refusing]
+
+    def problems(self) -> list[str]:
+        """What is wrong with the running pipeline (`/health`): stuck or dead threads, and
+        sinks that refuse everything; empty when healthy. Masked: it is shown to clients."""
+        return [mask(p) for p in self.stuck() + self.refusing()]
 
     def status(self, now: float) -> str:
         """`STATUS=` text: entries written per second since the last one, queue, lag."""
@@ -232,8 +255,12 @@ class Supervisor:
         self._status_mark = (now, written)
         lag = sum(sum(s.checkpoint_lag().values()) for s in self.topo.sources.values())
         files = sum(s.files_watched for s in self.topo.sources.values())
-        return (f"{rate:.0f} entries/s, queue {self.topo.queue.depth}/{self.topo.queue.capacity}, "
+        text = (f"{rate:.0f} entries/s, queue {self.topo.queue.depth}/{self.topo.queue.capacity}, "
                 f"lag {lag} bytes, {files} files")
+        refusing = [r.name for r in self.topo.runners.values() if r.stats.refusing]
+        if refusing:
+            text += f"; refusing: {', '.join(refusing)} (dead letters)"
+        return text
 
     def _commit(self) -> None:
         try:
@@ -290,6 +317,7 @@ class Supervisor:
         self.committer.stop()
         self._commit()
         self.phase = Phase.STOPPED
+        topo.dead_letters.flush_log(force=True)
         self._log_stats()
         failed = sum(s.read_errors for s in topo.sources.values()) if self.once else 0
         if outcome == "deadline":

@@ -3,16 +3,23 @@
 One watchdog observer (inotify on Linux) watches each folder a source's globs can match
 in. Any event in a folder wakes the sources that watch it; they then rescan and read.
 Events are never trusted to be complete: inotify queues overflow, and some filesystems
-send nothing, so each source also runs a periodic stat pass on its own.
+send nothing, so each source also runs a periodic stat pass on its own. An overflow
+(watchdog's `EventsLostEvent`) is counted (`events_lost`, shared by every watcher of the
+process: `logproc_watch_events_lost_total`), wakes every source at once, and is logged as
+one warning per `OVERFLOW_LOG_INTERVAL` (watchdog's own line for it is dropped: this one
+says what happens next).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+import time
 from collections import defaultdict
 from typing import Any
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import EventsLostEvent, FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from logproc.log import get_logger
@@ -21,12 +28,49 @@ from logproc.sources.file import FileSource
 
 log = get_logger("watch")
 
+OVERFLOW_LOG_INTERVAL = 60.0
+
+
+class _Overflows:
+    """Overflows seen by this process's watchers (read by the metrics collector)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+        self._logged_at = -OVERFLOW_LOG_INTERVAL
+        self._unlogged = 0
+
+    def seen(self, where: str) -> None:
+        with self._lock:
+            self.count += 1
+            self._unlogged += 1
+            now = time.monotonic()
+            if now - self._logged_at < OVERFLOW_LOG_INTERVAL:
+                return
+            n, self._unlogged, self._logged_at = self._unlogged, 0, now
+        log.warning("inotify queue overflowed, file events were lost; every source rescans its "
+                    "files now (the periodic stat pass finds whatever events missed)", folder=where,
+                    overflows=n, total=self.count)
+
+
+events_lost = _Overflows()
+
+
+class _DropOverflowLine(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Inotify queue overflowed")
+
+
+logging.getLogger("watchdog.observers.inotify_c").addFilter(_DropOverflowLine())
+
 
 class _Waker(FileSystemEventHandler):
     def __init__(self, sources: list[FileSource]) -> None:
         self.sources = sources
 
     def on_any_event(self, event: FileSystemEvent) -> None:
+        if isinstance(event, EventsLostEvent):
+            events_lost.seen(os.fsdecode(event.src_path))
         for s in self.sources:
             s.wake.set()
 

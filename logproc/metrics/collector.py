@@ -80,6 +80,9 @@ class PipelineCollector(Collector):
                                 "(daemon.queue_size).", value=topo.queue.capacity)
         yield depth
         yield cap
+        yield CounterMetricFamily("logproc_watch_events_lost_total", "Times the kernel's inotify queue "
+                                  "overflowed and file events were lost (every source then rescans; "
+                                  "nothing is lost but latency).", value=self.owner.events_lost)
 
     # -- the process -------------------------------------------------------------------
     def _process(self) -> Iterator[Metric]:
@@ -137,7 +140,12 @@ class PipelineCollector(Collector):
     def _sinks(self, topo: Any) -> Iterator[Metric]:
         L = ["sink"]
         written = CounterMetricFamily("logproc_sink_entries_written_total", "Entries the sink wrote "
-                                      "and acknowledged.", labels=L)
+                                      "and acknowledged (dead-lettered entries are not counted here: "
+                                      "see logproc_entries_dropped_total{reason=\"dead_letter\"}).",
+                                      labels=L)
+        refusing = GaugeMetricFamily("logproc_sink_refusing", "1 while the sink's destination refuses "
+                                     "everything: its last writes delivered nothing and went to the "
+                                     "dead-letter file (a wrong token, say); 0 otherwise.", labels=L)
         payloads = CounterMetricFamily("logproc_sink_payloads_written_total", "Payloads (one per "
                                        "batch and sink) written.", labels=L)
         errors = CounterMetricFamily("logproc_sink_errors_total", "Failed write attempts (retried, "
@@ -156,6 +164,7 @@ class PipelineCollector(Collector):
             rs = r.stats
             v = [name]
             written.add_metric(v, rs.entries_written)
+            refusing.add_metric(v, 1 if rs.refusing else 0)
             payloads.add_metric(v, rs.payloads_written)
             # a sink that retries inside one write (http) counts its own retries
             inner = getattr(r.sink, "retries", 0)
@@ -165,7 +174,7 @@ class PipelineCollector(Collector):
             inbox_cap.add_metric(v, r.capacity)
             buckets, total = r.write_durations.snapshot()
             duration.add_metric(v, [(_fmt(b), n) for b, n in buckets], total)
-        yield from (written, payloads, errors, retries, inbox, inbox_cap, duration)
+        yield from (written, refusing, payloads, errors, retries, inbox, inbox_cap, duration)
 
     # -- drops -------------------------------------------------------------------------
     def _dropped(self, topo: Any) -> Iterator[Metric]:
@@ -182,6 +191,6 @@ class PipelineCollector(Collector):
             rs = r.stats
             for reason, value in (("min_level", rs.dropped_min_level), ("filter", rs.dropped_filter),
                                   ("sink_full", rs.dropped_full),
-                                  ("dead_letter", rs.dead_lettered + getattr(r.sink, "dead_lettered", 0))):
+                                  ("dead_letter", rs.dead_lettered)):
                 fam.add_sample(name, {"reason": reason, "sink": sink_name}, value)
         yield fam

@@ -15,8 +15,16 @@ Batching sinks set `linger`: once a delivery waits, the runner waits up to that 
 
 Write failures: `RetriableSinkError` and `OSError` are retried forever with jittered
 backoff (a full disk or a dead pipe heals, the lines wait); a `FatalSinkError` sends the
-entries to the dead-letter file. Closing is the shutdown protocol: `close()` lets the
+entries to the dead-letter file. Any other exception is a bug: it is logged (masked, with
+its traceback) and retried like an `OSError`, so a sink thread never dies and nothing is
+acknowledged that was not written. Closing is the shutdown protocol: `close()` lets the
 runner drain its inbox, then it closes the sink and the thread ends.
+
+Counting: `entries_written` counts what the sink delivered; entries dead-lettered (a whole
+write refused, or requests/items refused inside one, which the sink counts in its own
+`dead_lettered`) are counted apart in `dead_lettered`, never as written. A sink whose
+last `REFUSING_AFTER` writes delivered nothing and were all refused is `refusing` (its
+last refusal kept): `/health` and systemd's `STATUS=` name it until a write delivers again.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from logproc.sinks.retry import Backoff
 log = get_logger("sink")
 
 MAX_WRITE_ENTRIES = 50_000  # entries per write call, so a huge backlog is written in steps
+REFUSING_AFTER = 3  # writes in a row refused entirely before the sink counts as refusing
 
 
 @dataclass(slots=True)
@@ -49,6 +58,12 @@ class SinkStats:
     dropped_min_level: int = 0
     dropped_filter: int = 0
     dead_lettered: int = 0
+    refused_in_a_row: int = 0  # writes in a row that delivered nothing and dead-lettered all
+    last_refusal: str = ""  # why the latest refused write was refused (status and reason)
+
+    @property
+    def refusing(self) -> bool:
+        return self.refused_in_a_row >= REFUSING_AFTER
 
 
 class SinkRunner:
@@ -185,6 +200,8 @@ class SinkRunner:
             self.busy_since = 0.0
 
     def _attempt(self, batch: list[Delivery], backoff: Backoff) -> None:
+        refused = 0
+        inner = self._inner_dead_letters()
         while True:
             self.attempt_at = time.monotonic()
             try:
@@ -195,30 +212,53 @@ class SinkRunner:
                 break
             except FatalSinkError as exc:
                 self.stats.errors += 1
-                self.dead_letters.write(self.name, str(exc), batch, exc.status, exc.response)
-                self.stats.dead_lettered += sum(d.entries for d in batch)
+                refused = self.dead_letters.write(self.name, str(exc), batch, exc.status, exc.response)
                 break
             except (RetriableSinkError, OSError) as exc:
-                self.stats.errors += 1
-                self.stats.retries += 1
-                delay = backoff.next()
+                delay = self._failed(backoff)
                 log.warning("sink write failed, will retry", sink=self.name, error=str(exc),
                             retry_in=round(delay, 3))
-                self.attempt_at = time.monotonic() + delay  # waiting to retry is not being stuck
                 if self._abort.wait(delay):
                     return  # deadline passed: these stay unacknowledged (re-read after restart)
+            except Exception as exc:
+                delay = self._failed(backoff)
+                log.error("sink write failed unexpectedly, will retry", sink=self.name,
+                          error=f"{type(exc).__name__}: {exc}", retry_in=round(delay, 3), exc_info=True)
+                if self._abort.wait(delay):
+                    return
+        refused += self._inner_dead_letters() - inner
         n = 0
         for d in batch:
             n += d.entries
             d.ack()
+        delivered = max(0, n - refused)
         with self._cond:
             self._depth -= n
-            self.stats.entries_written += n
-            self.stats.payloads_written += len(batch)
+            stats = self.stats
+            stats.entries_written += delivered
+            stats.dead_lettered += refused
+            stats.payloads_written += len(batch)
+            if delivered:
+                stats.refused_in_a_row = 0
+            elif refused:
+                stats.refused_in_a_row += 1
+                stats.last_refusal = self.dead_letters.last_refusal(self.name)
             self.last_progress = time.monotonic()
             self._cond.notify_all()
         if self.after_write is not None:
             self.after_write()
+
+    def _failed(self, backoff: Backoff) -> float:
+        """Count a failed attempt; the delay before the next (a planned wait is not being stuck)."""
+        self.stats.errors += 1
+        self.stats.retries += 1
+        delay = backoff.next()
+        self.attempt_at = time.monotonic() + delay
+        return delay
+
+    def _inner_dead_letters(self) -> int:
+        """Entries the sink dead-lettered itself (some requests or items of a write)."""
+        return int(getattr(self.sink, "dead_lettered", 0))
 
     def _do_reopen(self) -> None:
         try:

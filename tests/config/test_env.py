@@ -9,7 +9,7 @@ import pytest
 
 from logproc.config import FileSinkConfig, LoadedConfig, load_text
 from logproc.config.env import substitute
-from logproc.config.load import masker
+from logproc.masking import masker
 
 Issues = Callable[[str], list[str]]
 Loads = Callable[[str], LoadedConfig]
@@ -42,7 +42,8 @@ def test_substitutes_every_string_value_not_keys(loads: Loads) -> None:
     sink = loaded.config.sinks["out"]
     assert isinstance(sink, FileSinkConfig)
     assert sink.path == "/srv/logs/out/{source}.log"
-    assert loaded.secrets == frozenset({"s3cr3t-t0ken", "/srv/logs"})
+    # the substituted values, and the value of a key named like a credential (`token`)
+    assert loaded.secrets == frozenset({"s3cr3t-t0ken", "/srv/logs", "Bearer s3cr3t-t0ken"})
 
 
 def test_nested_lists_and_tables() -> None:

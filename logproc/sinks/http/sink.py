@@ -190,10 +190,9 @@ class HttpSink:
         return body[:RESPONSE_KEPT].decode("utf-8", "replace")
 
     def _dead_letter(self, reason: str, d: Delivery, status: int | None, response: str | None) -> None:
-        self.dead_letters.write(self.name, reason, [d], status, response)
+        written = self.dead_letters.write(self.name, reason, [d], status, response)  # logs it too
         with self._lock:
-            self.dead_lettered += d.entries
-        log.error("entries dead-lettered", sink=self.name, entries=d.entries, status=status, reason=reason)
+            self.dead_lettered += written
 
     def _failed(self, out: Outcome, delay: float, entries: int) -> None:
         kind = f"HTTP {out.status}" if out.status else out.error.split(":", 1)[0]
