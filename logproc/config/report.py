@@ -4,7 +4,9 @@ Contract: `describe(loaded)` returns the report (ending in a newline): the confi
 each source (parser, start_at, priority, the files its globs match now), each sink
 (type, path, inputs, format, filters, when_full). What would surprise an operator at run
 time is a `warning:` line, never an error: a glob matching no file, a matched file that
-cannot be read, a source no sink takes. The whole report goes through `loaded.mask`.
+cannot be read, a source no sink takes, a config file others can change, a state folder
+this user could not create. The whole report goes through `loaded.mask`, and control
+characters in it (a newline or an escape sequence in a file name) are written as escapes.
 It reads the disk (globs) but writes nothing.
 """
 
@@ -15,12 +17,18 @@ import os
 from logproc.config.load import LoadedConfig
 from logproc.config.schema import FileSinkConfig, SinkConfig, SourceConfig
 from logproc.config.suggest import quote
+from logproc.safety import config_file_warnings, inspect_state_dir
+from logproc.sinks.formats import escape_controls
 from logproc.sources.discovery import match_files
 
 
 def describe(loaded: LoadedConfig) -> str:
     cfg = loaded.config
-    lines = [f"config: {loaded.path}", "", "sources:"]
+    lines = [f"config: {loaded.path}"]
+    lines += [f"warning: {w}" for w in config_file_warnings(loaded.path)]
+    lines.append(f"state_dir: {cfg.daemon.state_dir}")
+    lines += [f"warning: {w}" for w in inspect_state_dir(cfg.daemon.state_dir)[1]]
+    lines += ["", "sources:"]
     for name, source in cfg.sources.items():
         lines += _source(name, source)
     lines += ["", "sinks:"]
@@ -28,7 +36,7 @@ def describe(loaded: LoadedConfig) -> str:
         lines += _sink(name, sink)
     routed = {n for sink in cfg.sinks.values() for n in (cfg.sources if sink.inputs is None else sink.inputs)}
     lines += [f"warning: source {quote(n)} goes to no sink" for n in cfg.sources if n not in routed]
-    return loaded.mask("\n".join(lines) + "\n")
+    return loaded.mask("\n".join(escape_controls(line) for line in lines) + "\n")
 
 
 def _source(name: str, src: SourceConfig) -> list[str]:

@@ -15,7 +15,10 @@ the others read only ``entries``. An empty batch gives ``b""``.
   arrays. A key's blanks, ``=``, ``"`` and control characters become ``_``.
 - ``text``: the ``template`` (default ``{timestamp} {level} [{source}] {message}``), compiled
   once into literal/field parts; a missing field renders empty, values render as in logfmt
-  but unquoted, and ``\\n``/``\\r`` inside the line are written ``\\n``/``\\r``.
+  but unquoted. The line is for people and terminals: ``\\n``/``\\r`` inside it are written
+  ``\\n``/``\\r`` and every other control character (C0 but tab, DEL, C1: ESC, BEL, BS,
+  NUL, CSI …) as ``\\x1b``, so a log line cannot move the cursor, retitle the window or
+  clear the screen (``escape_controls``).
 - ``raw``: the line exactly as read, whatever the parser.
 """
 
@@ -137,6 +140,18 @@ def format_logfmt(entries: list[Entry] | None, raws: list[bytes]) -> bytes:
 
 # --- text ---------------------------------------------------------------------------------
 
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if c != 0x09}
+_CONTROLS.update({0x0A: "\\n", 0x0D: "\\r"})
+
+
+def escape_controls(text: str) -> str:
+    """`text` with control characters written as escapes (`\\x1b`, `\\n`; tab kept), for
+    output meant for a terminal."""
+    # isprintable() is False for every control character (and for non-ASCII blanks, which
+    # translate leaves alone): the common, clean text costs one C-level scan
+    return text if text.isprintable() else text.translate(_CONTROLS)
+
+
 
 def compile_template(template: str) -> list[tuple[str, str | None]]:
     """``template`` as (literal, field name or None) parts; ``{{``/``}}`` are literal braces."""
@@ -161,8 +176,8 @@ def build_text(template: str) -> Formatter:
                     value = get(field, "")
                     chunks.append(value if value.__class__ is str else text_of(value))
             line = "".join(chunks)
-            if "\n" in line or "\r" in line:  # one entry, one line
-                line = line.replace("\r", "\\r").replace("\n", "\\n")
+            if not line.isprintable():  # one entry, one line, nothing a terminal would obey
+                line = line.translate(_CONTROLS)
             lines.append(line)
         lines.append("")
         return "\n".join(lines).encode("utf-8", "replace")

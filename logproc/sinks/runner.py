@@ -15,7 +15,8 @@ Batching sinks set `linger`: once a delivery waits, the runner waits up to that 
 
 Write failures: `RetriableSinkError` and `OSError` are retried forever with jittered
 backoff (a full disk or a dead pipe heals, the lines wait); a `FatalSinkError` sends the
-entries to the dead-letter file. Any other exception is a bug: it is logged (masked, with
+entries to the dead-letter file (when that file cannot be written, the entries wait,
+unacknowledged, and the write is tried again). Any other exception is a bug: it is logged (masked, with
 its traceback) and retried like an `OSError`, so a sink thread never dies and nothing is
 acknowledged that was not written. Closing is the shutdown protocol: `close()` lets the
 runner drain its inbox, then it closes the sink and the thread ends.
@@ -212,8 +213,16 @@ class SinkRunner:
                 break
             except FatalSinkError as exc:
                 self.stats.errors += 1
-                refused = self.dead_letters.write(self.name, str(exc), batch, exc.status, exc.response)
-                break
+                try:
+                    refused = self.dead_letters.write(self.name, str(exc), batch, exc.status, exc.response)
+                    break
+                except OSError as dl_exc:  # nowhere to put them: they wait, unacknowledged
+                    delay = self._failed(backoff)
+                    log.error("cannot write the dead-letter file; the refused entries wait and are "
+                              "sent again", sink=self.name, path=str(self.dead_letters.path),
+                              error=dl_exc.strerror or str(dl_exc), retry_in=round(delay, 3))
+                    if self._abort.wait(delay):
+                        return
             except (RetriableSinkError, OSError) as exc:
                 delay = self._failed(backoff)
                 log.warning("sink write failed, will retry", sink=self.name, error=str(exc),

@@ -20,6 +20,8 @@ def test_describe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         (logs / name).write_text("line\n")
     config = tmp_path / "logproc.toml"
     config.write_text("""
+[daemon]
+state_dir = "state"
 [sources.app]
 paths = ["logs/*.log*", "missing/*.log"]
 exclude = ["*.gz"]
@@ -45,6 +47,7 @@ inputs = []
 """)
     assert describe(load(config)) == f"""\
 config: {config}
+state_dir: {tmp_path}/state
 
 sources:
   app: parser json, start_at beginning, priority 5
@@ -89,3 +92,29 @@ def test_unreadable_files_are_warnings(tmp_path: Path, monkeypatch: pytest.Monke
     assert "matches no file" not in text
     assert "inputs: all sources" in text
     assert "goes to no sink" not in text
+
+
+def test_control_characters_in_file_names_are_escaped(tmp_path: Path) -> None:
+    """A file name with a newline or an escape sequence cannot split the listing or reach
+    the terminal raw."""
+    (tmp_path / "a\nwarning: fake.log").write_text("x\n")
+    (tmp_path / "b\x1b]0;owned\x07.log").write_text("x\n")
+    config = tmp_path / "logproc.toml"
+    config.write_text(f'[daemon]\nstate_dir = "state"\n[sources.app]\npaths = ["{tmp_path}/*.log"]\n'
+                      '[sinks.out]\ntype = "stdout"\n')
+    text = describe(load(config))
+    assert f"      {tmp_path}/a\\nwarning: fake.log\n" in text
+    assert f"      {tmp_path}/b\\x1b]0;owned\\x07.log\n" in text
+    assert "\x1b" not in text and "\nwarning: fake" not in text
+
+
+def test_unsafe_config_file_and_state_dir(tmp_path: Path) -> None:
+    """A config file others can write is a warning (with watch_config they could reload it);
+    a state folder others can write is an error of `check` (see test_cli)."""
+    config = tmp_path / "logproc.toml"
+    config.write_text('[daemon]\nstate_dir = "state"\n[sources.app]\npaths = ["/x.log"]\n'
+                      '[sinks.out]\ntype = "stdout"\n')
+    os.chmod(config, 0o666)
+    text = describe(load(config))
+    assert f'warning: config file {config} is writable by other users (mode 0666); run "chmod go-w {config}"' \
+        in text.splitlines()
