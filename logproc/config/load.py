@@ -161,7 +161,8 @@ def _resolve_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
         if sink.get("type") == "file" and "path" in sink:
             data["sinks"] = {**data["sinks"], name: {**sink, "path": _resolve_template(sink["path"], folder)}}
     for name, sink in _tables(data, "sinks").items():
-        files = {k: _resolve(v, folder) for k, v in sink.items() if k.endswith("_file") and isinstance(v, str)}
+        files = {k: _resolve(v, folder) for k, v in sink.items()
+                 if k.endswith("_file") and isinstance(v, str)}
         if files:  # ca_file, cert_file, key_file, credentials_file: relative to the config too
             data["sinks"] = {**data["sinks"], name: {**sink, **files}}
     return data

@@ -17,7 +17,16 @@ import subprocess
 import orjson
 import pytest
 
-from logproc.testing import Daemon, HttpTestServer, LogWriter, Reply, logproc_cmd, numbered, run_once, wait_for
+from logproc.testing import (
+    Daemon,
+    HttpTestServer,
+    LogWriter,
+    Reply,
+    logproc_cmd,
+    numbered,
+    run_once,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 

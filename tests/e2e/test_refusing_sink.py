@@ -82,7 +82,7 @@ def test_a_sink_refusing_everything_is_unhealthy_counted_apart_and_logged(work, 
             sent += 50
             wait_for(lambda n=sent: sum(r.body.count(b"\n") for r in server.received) >= n, 10,
                      what="the batch to be refused")
-        status, body = wait_for(lambda: (r := _get(port, "/health"))[0] == 503 and r, 10,
+        _, body = wait_for(lambda: (r := _get(port, "/health"))[0] == 503 and r, 10,
                                 what="/health to turn 503")
         health = orjson.loads(body)
         assert health["status"] == "unhealthy"
