@@ -191,16 +191,16 @@ class DaemonConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     state_dir: Annotated[Path, BeforeValidator(_path)] = Path("/var/lib/logproc")
-    queue_size: int = Field(default=10000, ge=1)
+    queue_size: int = Field(default=10000, ge=1, le=10_000_000)
     # consumer threads; absent: 2, or one more than the worker processes when those run
     # (one batch in the workers while the one before is handed to the sinks, and a third taken)
     consumers: int | None = Field(default=None, ge=1, le=64)
     # worker processes that parse and format (0: the consumer threads do it); absent: 2 on a
     # machine with 2 CPUs or more when some source is parsed, else 0 (procpool.auto_workers)
     workers: int | None = Field(default=None, ge=0, le=64)
-    shutdown_timeout: float = Field(default=30, gt=0)
-    checkpoint_interval: float = Field(default=1.0, gt=0)
-    max_open_files: int = Field(default=1024, ge=16)
+    shutdown_timeout: float = Field(default=30, gt=0, le=86400)
+    checkpoint_interval: float = Field(default=1.0, gt=0, le=3600)
+    max_open_files: int = Field(default=1024, ge=16, le=1_048_576)
     watch_config: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     metrics_address: Annotated[str, AfterValidator(_address)] = "127.0.0.1:9977"
@@ -221,11 +221,11 @@ class SourceConfig(BaseModel):
     paths: list[PathText] = Field(min_length=1)
     exclude: list[PathText] = []
     start_at: Literal["beginning", "end"] = "beginning"
-    priority: int = 0
+    priority: int = Field(default=0, ge=-1_000_000, le=1_000_000)
     parser: Literal["plain", "json", "logfmt", "regex", "syslog", "combined", "common"] = "plain"
     # validate_default: a regex parser with no pattern must be reported.
     pattern: str | None = Field(default=None, validate_default=True)
-    max_line_bytes: int = Field(default=1048576, ge=64)
+    max_line_bytes: int = Field(default=1048576, ge=64, le=256 << 20)
     timezone: Annotated[str, AfterValidator(_timezone)] = "local"
     fields: dict[str, str | int | float | bool] = {}
     drop_fields: list[str] = []
@@ -321,10 +321,10 @@ class HttpSinkConfig(SinkBase):
     headers: dict[HeaderName, HeaderValue] = {}
     gzip: bool = False
     batch_max_entries: int = Field(default=1000, ge=1, le=1_000_000)
-    batch_max_bytes: int = Field(default=1048576, ge=1024)
+    batch_max_bytes: int = Field(default=1048576, ge=1024, le=256 << 20)
     batch_timeout: float = Field(default=1.0, gt=0, le=60)
-    timeout: float = Field(default=10.0, gt=0)
-    retry_max_backoff: float = Field(default=30.0, gt=0)
+    timeout: float = Field(default=10.0, gt=0, le=3600)
+    retry_max_backoff: float = Field(default=30.0, gt=0, le=3600)
     concurrency: int = Field(default=1, ge=1, le=64)
     tls_verify: bool = True
     ca_file: ReadableFile | None = None

@@ -6,7 +6,24 @@ jitter"): many retrying clients spread out instead of stampeding a recovering se
 
 from __future__ import annotations
 
+import errno
 import random
+
+#: Appended to a connection refused with EPERM: no peer said no, the host's own policy did.
+BLOCKED_HINT = ("; refused by this host's policy (a firewall, or the systemd unit's "
+                "IPAddressDeny=: allow the address with IPAddressAllow= in a drop-in)")
+
+
+def blocked_hint(exc: BaseException) -> str:
+    """`BLOCKED_HINT` when `exc` (or what caused it) is an EPERM from the network stack."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            break
+        if isinstance(seen, OSError) and seen.errno == errno.EPERM:
+            return BLOCKED_HINT
+        seen = seen.__cause__ or seen.__context__ or getattr(seen, "reason", None)
+    return BLOCKED_HINT if "[Errno 1] Operation not permitted" in str(exc) else ""
 
 
 class Backoff:

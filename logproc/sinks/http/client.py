@@ -24,6 +24,7 @@ from urllib3.exceptions import HTTPError, InsecureRequestWarning
 from urllib3.util import Timeout, make_headers, parse_url
 
 from logproc import __version__
+from logproc.sinks.retry import blocked_hint
 
 MAX_RESPONSE = 1 << 20  # response bytes kept; the rest is discarded with the connection
 GZIP_LEVEL = 3  # rejected 6 (zlib's default): ~2x the CPU for a few % smaller logs bodies
@@ -61,7 +62,7 @@ _OBJECT_REPR = re.compile(r"<[^<>]*object at 0x[0-9a-f]+>:?\s*")
 def describe(exc: BaseException) -> str:
     """A short failure text: urllib3's messages carry connection object reprs, not needed."""
     text = _OBJECT_REPR.sub("", str(exc)).strip() or type(exc).__name__
-    return f"{type(exc).__name__}: {text}"
+    return f"{type(exc).__name__}: {text}{blocked_hint(exc)}"
 
 
 def gzip_body(body: bytes) -> bytes:

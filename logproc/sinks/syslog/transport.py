@@ -26,6 +26,7 @@ import select
 import socket
 
 from logproc.errors import RetriableSinkError
+from logproc.sinks.retry import blocked_hint
 from logproc.log import get_logger
 
 log = get_logger("sink")
@@ -81,7 +82,7 @@ class UdpTransport:
                     sock.send(message)
         except OSError as exc:
             self.close()
-            raise RetriableSinkError(f"syslog udp://{self.host}:{self.port}: {exc}") from exc
+            raise RetriableSinkError(f"syslog udp://{self.host}:{self.port}: {exc}{blocked_hint(exc)}") from exc
 
     def close(self) -> None:
         sock, self._sock = self._sock, None
@@ -128,7 +129,7 @@ class TcpTransport:
             sock.sendall(payloads[0] if len(payloads) == 1 else b"".join(payloads))
         except OSError as exc:
             self.close()
-            raise RetriableSinkError(f"syslog tcp://{self.host}:{self.port}: {exc}") from exc
+            raise RetriableSinkError(f"syslog tcp://{self.host}:{self.port}: {exc}{blocked_hint(exc)}") from exc
 
     def close(self) -> None:
         sock, self._sock = self._sock, None
