@@ -3,11 +3,11 @@
 Lifecycle (driven by the supervisor, never in `--once` mode, not at all when the address
 is ""):
 1. `bind(owner, address)` before the pipeline starts: the port is bound and a private
-   `CollectorRegistry` is filled (the pipeline collector, plus prometheus-client's process
-   and platform collectors). **A bind failure (port taken, address not local) is logged
-   and the daemon exits 1 at start-up**, before reading a line: the operator asked for
-   metrics, and a daemon silently running without them would go unnoticed until the
-   dashboards or the health checks fail.
+   `CollectorRegistry` is filled (the pipeline collector, our `process` collector and
+   prometheus-client's platform collector). **A bind failure (port taken, address not
+   local) is logged and the daemon exits 1 at start-up**, before reading a line: the
+   operator asked for metrics, and a daemon silently running without them would go
+   unnoticed until the dashboards or the health checks fail.
 2. `server.serve(owner)` once every source is watching; `server.stop()` after the drain.
 
 The address is read at start-up only: a reload that changes `metrics_address` takes
@@ -26,11 +26,14 @@ Series (all read at scrape time from the pipeline's own stats; see `collector`):
 - per `sink`, counters: `logproc_sink_entries_written_total`,
   `logproc_sink_payloads_written_total`, `logproc_sink_errors_total`,
   `logproc_sink_retries_total`; gauges: `logproc_sink_inbox_depth`,
-  `logproc_sink_inbox_capacity`; histogram: `logproc_sink_request_duration_seconds`;
+  `logproc_sink_inbox_capacity`, `logproc_sink_refusing` (1 while every recent write was
+  refused and dead-lettered); histogram: `logproc_sink_request_duration_seconds`;
 - `logproc_entries_dropped_total` (counter) by `reason`: `empty` with `source`;
   `min_level`, `filter`, `sink_full`, `dead_letter` with `sink`;
 - `logproc_queue_depth`, `logproc_queue_capacity` (gauges, entries);
-- prometheus-client's own `process_*` and `python_info`.
+- `logproc_watch_events_lost_total` (counter): inotify queue overflows;
+- the standard `process_*` (from `process`: prometheus-client's needs `/proc/stat`, hidden
+  by the unit's `ProcSubset=pid`) and prometheus-client's `python_info`.
 
 Parse errors are not drops (the line is delivered with `parse_error`), hence their own
 counter. The checkpoint lag is per source, not per file: per-file series would grow with
@@ -62,14 +65,14 @@ def bind(owner: Any, address: str) -> MetricsServer | None:
         return None
     from prometheus_client import CollectorRegistry
     from prometheus_client.platform_collector import PlatformCollector
-    from prometheus_client.process_collector import ProcessCollector
 
     from logproc.metrics.collector import PipelineCollector
+    from logproc.metrics.process import ProcessCollector
     from logproc.metrics.server import MetricsServer
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PipelineCollector(owner))
-    ProcessCollector(registry=registry)
+    registry.register(ProcessCollector())
     PlatformCollector(registry=registry)
     try:
         return MetricsServer(address, registry)

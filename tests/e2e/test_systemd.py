@@ -1,12 +1,14 @@
 """systemd integration through the real command, with a datagram socket the test binds as
 `NOTIFY_SOCKET`: the exact notification sequence, watchdog pings at half `WATCHDOG_USEC`
-while the pipeline moves, withheld while a sink is wedged, and the shipped unit verified
-by `systemd-analyze verify`."""
+while the pipeline moves, withheld while a sink is wedged; and the shipped unit verified
+by `systemd-analyze verify`, its `systemd-analyze security` exposure at most 1.0, and no
+`ReadWritePaths=` that would fail the start (226/NAMESPACE) on a fresh install."""
 
 from __future__ import annotations
 
 import itertools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -116,14 +118,77 @@ def test_watchdog_pings_stop_while_a_sink_is_wedged_and_resume_after(work, write
     n.close()
 
 
-def test_shipped_unit_passes_systemd_analyze_verify(tmp_path):
+def shipped_unit(tmp_path: Path) -> Path:
+    """The shipped unit with ExecStart= (and ExecStartPre=) pointed at this checkout's command:
+    systemd-analyze checks that the binary exists."""
     unit = tmp_path / "logproc.service"
     text = (REPO / "systemd" / "logproc.service").read_text()
-    # verify checks that ExecStart's binary exists: point it at this checkout's command
     exe = (os.environ.get("LOGPROC_CMD") or str(Path(sys.executable).with_name("logproc"))).split()[0]
     unit.write_text(text.replace("/usr/local/bin/logproc", exe))
+    return unit
+
+
+def test_shipped_unit_passes_systemd_analyze_verify(tmp_path):
+    unit = shipped_unit(tmp_path)
     done = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True,
                           timeout=30, check=False)
     problems = [ln for ln in (done.stdout + done.stderr).splitlines()
                 if "logproc.service" in ln and "Failed to" not in ln]
     assert done.returncode == 0 and not problems, done.stdout + done.stderr
+
+
+MAX_EXPOSURE = 1.0
+
+
+def test_shipped_unit_exposure_is_at_most_one(tmp_path):
+    """`systemd-analyze security --offline=true`: the overall exposure it prints (rounded up
+    to a tenth) is at most 1.0; a failure lists the items left exposed."""
+    unit = shipped_unit(tmp_path)
+    done = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    out = done.stdout + done.stderr
+    m = re.search(r"Overall exposure level for logproc\.service: (\d+\.\d)", out)
+    assert done.returncode == 0 and m, out
+    exposed = "\n".join(ln for ln in out.splitlines() if ln.startswith("✗"))
+    assert float(m.group(1)) <= MAX_EXPOSURE, f"exposure {m.group(1)} > {MAX_EXPOSURE}:\n{exposed}"
+
+
+# where each *Directory= setting creates its folders (systemd.exec(5), system services)
+DIRECTORY_ROOTS = {"RuntimeDirectory": "/run", "StateDirectory": "/var/lib", "CacheDirectory": "/var/cache",
+                   "LogsDirectory": "/var/log", "ConfigurationDirectory": "/etc"}
+
+
+def uncreated_read_write_paths(text: str) -> list[str]:
+    """The `ReadWritePaths=` entries of a unit's [Service] that are neither optional (`-`
+    prefix) nor a folder, or inside one, that a `*Directory=` setting creates: systemd fails
+    such a unit with 226/NAMESPACE when the path is missing, as on a fresh install."""
+    section, created, paths = "", [], []
+    for raw in text.replace("\\\n", " ").splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            section = line
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip()
+        if section != "[Service]":
+            continue
+        if key in DIRECTORY_ROOTS:  # an empty assignment resets the list, as in systemd
+            created = [] if not value.strip() else created + [
+                f"{DIRECTORY_ROOTS[key]}/{name.split(':')[0]}" for name in value.split()]
+        elif key == "ReadWritePaths":
+            paths = [] if not value.strip() else paths + value.split()
+    required = [p.lstrip("+") for p in paths if "-" not in p[:len(p) - len(p.lstrip("-+"))]]
+    return [p for p in required if not any(p == c or p.startswith(c + "/") for c in created)]
+
+
+def test_no_read_write_path_can_fail_the_start():
+    text = (REPO / "systemd" / "logproc.service").read_text()
+    assert uncreated_read_write_paths(text) == []
+    # the check catches what the unit shipped before: /var/log/logproc, created by nothing
+    before = "[Service]\nStateDirectory=logproc\nReadWritePaths=/var/lib/logproc /var/log/logproc\n"
+    assert uncreated_read_write_paths(before) == ["/var/log/logproc"]
+    assert uncreated_read_write_paths(before.replace(" /var/log", " -/var/log")) == []
+    assert uncreated_read_write_paths(before.replace(" /var/log", " +/var/log")) == ["/var/log/logproc"]
+    assert uncreated_read_write_paths(before + "LogsDirectory=logproc\n") == []
