@@ -63,7 +63,12 @@ def _regex(pattern: str) -> str:
 
 
 def _redaction(item: str) -> str:
-    return item if item in BUILTIN_REDACTIONS else _regex(item)
+    if item in BUILTIN_REDACTIONS:
+        return item
+    if check_regex(item).starts(b""):
+        raise ValueError(f"{quote(item)} matches the empty string: it would redact between every "
+                         "character; make it match at least one")
+    return item
 
 
 @cache

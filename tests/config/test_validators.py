@@ -54,6 +54,9 @@ def test_redact(loads: Loads, issues: Issues) -> None:
     assert loads(source(f"redact = [{quoted}]")).config.sources["app"].redact == redact
     assert issues(source("redact = ['email', 'token=(\\S+', 'x' ]")) == [
         'logproc.toml:3: sources.app.redact[1]: invalid regular expression: missing ) in "token=(\\S+"']
+    assert issues(source("redact = ['x*']")) == [
+        'logproc.toml:3: sources.app.redact[0]: "x*" matches the empty string: it would redact between every '
+        "character; make it match at least one"]
     assert issues(source(f"redact = ['{'b' * 4097}']")) == [
         "logproc.toml:3: sources.app.redact[0]: regular expression too long: 4097 characters, limit 4096"]
 
