@@ -90,7 +90,7 @@ class Pattern:
     """One compiled operator pattern. Thread-safe (RE2 objects are); no state per call but
     the filter memo, a dict whose lost races only cost a repeated match."""
 
-    __slots__ = ("_match", "_memo", "groupindex", "pattern")
+    __slots__ = ("_match", "_memo", "_sub_with", "_subs", "groupindex", "pattern")
 
     def __init__(self, pattern: str, *, multiline: bool = False) -> None:
         if len(pattern) > MAX_PATTERN_CHARS:
@@ -107,6 +107,8 @@ class Pattern:
             for name, index in sorted(compiled.NamedCapturingGroups(), key=lambda item: item[1])
         }
         self._memo: dict[str, bool] = {}
+        self._subs: dict[str, str] = {}
+        self._sub_with: str | None = None
 
     def __repr__(self) -> str:
         return f"Pattern({self.pattern!r})"
@@ -143,7 +145,22 @@ class Pattern:
 
     def sub(self, replacement: str, text: str) -> str:
         """`text` with every non-overlapping match replaced by `replacement` (taken literally);
-        `text` itself, the same object, when nothing matched."""
+        `text` itself, the same object, when nothing matched. Memoised for short text (one
+        replacement per pattern is what redaction uses; another one bypasses the memo)."""
+        if len(text) > _MEMO_TEXT or replacement is not self._sub_with:
+            if self._sub_with is None:
+                self._sub_with = replacement
+            return self._sub(replacement, text)
+        memo = self._subs
+        out = memo.get(text)
+        if out is None:
+            out = self._sub(replacement, text)
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[text] = out
+        return text if out == text else out
+
+    def _sub(self, replacement: str, text: str) -> str:
         data = _as_bytes(text)
         end = len(data)
         match = self._match
