@@ -26,8 +26,8 @@ import select
 import socket
 
 from logproc.errors import RetriableSinkError
-from logproc.sinks.retry import blocked_hint
 from logproc.log import get_logger
+from logproc.sinks.retry import blocked_hint
 
 log = get_logger("sink")
 
@@ -82,7 +82,8 @@ class UdpTransport:
                     sock.send(message)
         except OSError as exc:
             self.close()
-            raise RetriableSinkError(f"syslog udp://{self.host}:{self.port}: {exc}{blocked_hint(exc)}") from exc
+            where = f"udp://{self.host}:{self.port}"
+            raise RetriableSinkError(f"syslog {where}: {exc}{blocked_hint(exc)}") from exc
 
     def close(self) -> None:
         sock, self._sock = self._sock, None
@@ -129,7 +130,8 @@ class TcpTransport:
             sock.sendall(payloads[0] if len(payloads) == 1 else b"".join(payloads))
         except OSError as exc:
             self.close()
-            raise RetriableSinkError(f"syslog tcp://{self.host}:{self.port}: {exc}{blocked_hint(exc)}") from exc
+            where = f"tcp://{self.host}:{self.port}"
+            raise RetriableSinkError(f"syslog {where}: {exc}{blocked_hint(exc)}") from exc
 
     def close(self) -> None:
         sock, self._sock = self._sock, None
