@@ -14,6 +14,7 @@ not a death by the signal.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -120,9 +121,14 @@ def _run(loaded: LoadedConfig, once: bool, signals: SignalReceiver) -> int:
     except OSError as exc:
         cli_log.error("cannot start", error=str(exc), path=getattr(exc, "filename", None))
         return 1
-    code = sup.run()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        code = sup.run()
+    except BaseException:  # a bug: never leave the threads running with nobody to stop them
+        cli_log.exception("the supervisor failed; stopping at once, checkpoints as they stand")
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
     # Everything that must be flushed and committed is; a thread may still be stuck in a
     # sink that never answers (past the deadline, or an abandoned best-effort sink), and
     # the interpreter would wait for it forever at exit.

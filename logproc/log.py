@@ -73,6 +73,34 @@ def _main_exception(kind: type[BaseException], value: BaseException, tb: Traceba
     get_logger("main").error("logproc ended with an error", exc_info=(kind, value, tb))
 
 
+class _NeverRaise:
+    """stderr as the log's output, minus its failures: a log line that cannot be written
+    (stderr closed, the journal restarting: EPIPE) is dropped and counted, never raised
+    into the thread that logged it (a drain must not stop because its log went away)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.dropped = 0
+
+    def write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+        except (OSError, ValueError):
+            self.dropped += 1
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self.stream.isatty())
+        except (OSError, ValueError):
+            return False
+
+
 def _json_dumps(obj: Any, default: Callable[[Any], Any] | None = None) -> str:
     return orjson.dumps(obj, default=default).decode()
 
@@ -93,7 +121,7 @@ def configure(level: str = "info", stream: Any = None) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.INFO)),
-        logger_factory=structlog.PrintLoggerFactory(stream),
+        logger_factory=structlog.PrintLoggerFactory(_NeverRaise(stream)),
         cache_logger_on_first_use=False,
     )
     root = logging.getLogger()
