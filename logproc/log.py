@@ -13,6 +13,7 @@ thread) is logged the same way, masked, instead of Python's raw traceback on std
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -89,10 +90,8 @@ class _NeverRaise:
             self.dropped += 1
 
     def flush(self) -> None:
-        try:
+        with contextlib.suppress(OSError, ValueError):
             self.stream.flush()
-        except (OSError, ValueError):
-            pass
 
     def isatty(self) -> bool:
         try:
@@ -121,7 +120,7 @@ def configure(level: str = "info", stream: Any = None) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.INFO)),
-        logger_factory=structlog.PrintLoggerFactory(_NeverRaise(stream)),
+        logger_factory=structlog.PrintLoggerFactory(_NeverRaise(stream)),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     root = logging.getLogger()
