@@ -88,6 +88,13 @@ class BatchQueue:
             self._cond.notify_all()
             return True
 
+    def wait_for_room(self, n: int, timeout: float) -> bool:
+        """Wait up to `timeout` s until a batch of `n` entries would fit (or the queue closes);
+        True when it would. For producers that must not block in `put` (see `FileSource`)."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: self._closed or not self._depth or self._depth + n <= self.capacity, timeout)
+
     def _mark_ready(self, key: str, priority: int) -> None:
         ready = self._ready.get(priority)
         if ready is None:

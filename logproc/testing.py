@@ -10,6 +10,8 @@ Also here: `HttpTestServer` (a loopback HTTP(S) server with scripted faults) for
 sink. Environment seams the daemon reads, for tests only:
 - `LOGPROC_STALL_SECONDS`: how long a thread may sit in one call before the watchdog and
   `/health` call it stuck (default 60);
+- `LOGPROC_EVENTS=off`: no filesystem events (no inotify watches): only the periodic stat
+  pass finds new files and changes, as when inotify overflows or is unavailable;
 - `LOGPROC_FAULT=consumer-exit`: the first consumer thread ends after its first batch, as a
   bug would end it (for `/health` and the watchdog to notice).
 """

@@ -85,6 +85,9 @@ class EventWatcher:
         self.observer: Any = None
 
     def start(self) -> None:
+        if os.environ.get("LOGPROC_EVENTS") == "off":  # test seam (logproc.testing): stat passes only
+            log.info("file events disabled (LOGPROC_EVENTS=off); the stat pass finds changes")
+            return
         self.observer = Observer()
         for d, sources in self.by_dir.items():
             if not os.path.isdir(d):

@@ -6,8 +6,15 @@ The thread alternates two duties:
   `STAT_INTERVAL` seconds — the guarantee — and sooner when a filesystem event hints that
   something changed (watchdog events are only wake-ups: inotify can overflow);
 - *reading*: one chunk per file per round, round-robin, so a busy file cannot starve a
-  quiet one; each chunk's complete lines become one batch on the queue. A full queue
-  makes the thread wait; the lines stay in their files.
+  quiet one; each chunk's complete lines become one batch on the queue.
+
+Reading waits for the pipeline; discovering never does. A batch that does not fit in the
+queue is kept (`pending`, in order) and reading stops until it is queued, but the thread
+goes on: stat passes still run, new files and rotations are still found and opened
+(within the descriptor budget), so a generation rotated, compressed or deleted while the
+sinks are down is still read later, from its open descriptor. Memory stays bounded: one
+read's batch waits per source (plus the last line of files retired meanwhile). A stopping
+source queues what waits before it ends (a reload hands over positions past it).
 
 Identity (see `identity` and the SPEC's Delivery section): a file with a checkpoint whose
 fingerprint and tail hash still match resumes at its offset; truncation, copies, rotation
@@ -24,9 +31,11 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from logproc.batch import Batch
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
 from logproc.errors import QueueClosed
 from logproc.log import get_logger
@@ -40,6 +49,7 @@ if TYPE_CHECKING:
     from logproc.config.schema import SourceConfig
 
 STAT_INTERVAL = 1.0  # seconds between guaranteed stat passes
+BLOCKED_WAKE = 0.25  # seconds between looks at events while the queue is full
 RETENTION = 24 * 3600.0  # seconds a checkpoint outlives its vanished file
 
 log = get_logger("source")
@@ -82,6 +92,7 @@ class FileSource(Recovery):
         self.skipped: set[str] = set()  # keys never to read (gzip)
         self.failed: dict[str, str] = {}  # path -> last error logged (log once per cause)
         self.read_errors = 0  # files that could not be read (`--once` exits 1)
+        self.pending: deque[Batch] = deque()  # read, not yet queued: the queue was full
         self.wake = threading.Event()
         self._stop = threading.Event()
         self._life = threading.Lock()  # `unstop` against the thread deciding to end
@@ -154,6 +165,8 @@ class FileSource(Recovery):
             else:
                 while True:
                     self._follow()
+                    while self.pending:  # whoever takes over reads on past these
+                        self.queue.put(self.pending.popleft())
                     with self._life:
                         if self._stop.is_set():
                             self._ended = handing_over = True
@@ -187,6 +200,11 @@ class FileSource(Recovery):
             if now >= next_scan:
                 self._rescan()
                 next_scan = now + STAT_INTERVAL
+            elif self.pending:  # the queue is full: wait for room, but keep discovering
+                self.queue.wait_for_room(len(self.pending[0]), min(next_scan - now, BLOCKED_WAKE))
+                if self.wake.is_set():
+                    self.wake.clear()
+                    self._rescan()
             elif not progressed:
                 self.wake.wait(max(0.0, min(next_scan, due or next_scan) - now))
                 if self.wake.is_set():
@@ -202,9 +220,11 @@ class FileSource(Recovery):
             if not due or t.fd is None:
                 continue
             if due <= now:
+                if self.pending:
+                    break  # its entry is complete; handed out once the queue takes what waits
                 batch = t.flush_entry(self.stats)
                 if batch is not None:
-                    self.queue.put(batch)
+                    self._offer(batch)
             elif not soonest or due < soonest:
                 soonest = due
         return soonest
@@ -247,11 +267,27 @@ class FileSource(Recovery):
         if batch is not None:
             self.queue.put(batch)
 
+    def _offer(self, batch: Batch) -> None:
+        """Queue `batch` if it fits now, else keep it (after what already waits)."""
+        if self.pending or not self.queue.put(batch, timeout=0):
+            self.pending.append(batch)
+
+    def _queue_pending(self) -> bool:
+        """Queue what waits, as far as it fits now; True when nothing waits any more."""
+        while self.pending:
+            if not self.queue.put(self.pending[0], timeout=0):
+                return False
+            self.pending.popleft()
+        return True
+
     def _read_round(self) -> bool:
-        """One chunk from every tailer with data; True when anything was read."""
+        """One chunk from every tailer with data, while the queue takes them; True when
+        anything was read."""
         progressed = False
+        if not self._queue_pending():
+            return False
         for t in list(self.tailers.values()):
-            if self._stop.is_set():
+            if self._stop.is_set() or self.pending:
                 break
             if t.fd is None or t.state is State.EOF:
                 continue
@@ -266,7 +302,7 @@ class FileSource(Recovery):
                 self._retire(t)
                 continue
             if batch is not None:
-                self.queue.put(batch)
+                self._offer(batch)
                 progressed = True
             elif t.compressed:
                 self._skip_compressed(t)
@@ -462,7 +498,7 @@ class FileSource(Recovery):
         if t.fd is not None and t.state in (State.ROTATED, State.DELETED):
             batch = t.flush_partial(self.stats)
             if batch is not None:
-                self.queue.put(batch)
+                self._offer(batch)
         if not deleted:  # a deleted file's inode may come back as another file
             self.finished[t.key] = t.emitted
         t.close()
