@@ -52,6 +52,8 @@ class FileCheckpoint:
     updated: float = 0.0  # last time the offset moved (epoch seconds)
     size: int = 0  # file size last seen by the tailer, for lag and loss accounting
     gone_since: float = 0.0  # when the file was first found missing (0: present)
+    fmt: str = ""  # compression format of the file ("": plain); offsets are decompressed ones
+    csize: int = 0  # compressed size of an archive (with `size` known: read to its end)
 
     @property
     def key(self) -> str:

@@ -37,7 +37,7 @@ from prometheus_client.registry import Collector
 from logproc import __version__
 
 T = TypeVar("T")
-LOST_REASONS = ("truncated", "gone")
+LOST_REASONS = ("truncated", "gone", "corrupt")
 
 
 def _retry(read: Callable[[], T], default: T) -> T:
@@ -108,7 +108,8 @@ class PipelineCollector(Collector):
                                     labels=L)
         lost = CounterMetricFamily("logproc_source_bytes_lost_total", "Bytes that could not be read: "
                                    "written before a copytruncate we missed (truncated) or in a file "
-                                   "gone for good (gone).", labels=["source", "reason"])
+                                   "gone for good (gone), the undecodable rest of an archive (corrupt).",
+                                   labels=["source", "reason"])
         perr = CounterMetricFamily("logproc_source_parse_errors_total", "Lines the parser could not "
                                    "parse (delivered anyway, with parse_error; not a drop).", labels=L)
         watched = GaugeMetricFamily("logproc_source_files_watched", "Files being followed.", labels=L)

@@ -20,7 +20,10 @@ Identity (see `identity` and the SPEC's Delivery section): a file with a checkpo
 fingerprint and tail hash still match resumes at its offset; truncation, copies, rotation
 while stopped and unseen generations are `recovery`'s part. Loss is counted, never
 silent: `lost["truncated"]` (truncated with no copy) and `lost["gone"]` (deleted before
-it was read).
+it was read), `lost["corrupt"]` (an archive cut short or undecodable).
+
+Compressed files (gzip, zstd, xz, bzip2, by magic bytes) are read decompressed and
+recognised as the generations they were made from: see `archives`.
 
 Descriptors: at most `budget` files are open; an idle file is closed (SUSPENDED) to make
 room and reopened by identity when it grows.
@@ -40,7 +43,8 @@ from logproc.checkpoints import CheckpointStore, FileCheckpoint
 from logproc.errors import QueueClosed
 from logproc.log import get_logger
 from logproc.queue import BatchQueue
-from logproc.sources import fingerprint, identity
+from logproc.sources import compressed, fingerprint, identity
+from logproc.sources.archives import Archives
 from logproc.sources.discovery import match_files
 from logproc.sources.recovery import Recovery
 from logproc.sources.tailer import ReadStats, State, Tailer, open_file
@@ -63,7 +67,7 @@ class Handover:
     finished: dict[str, int]
 
 
-class FileSource(Recovery):
+class FileSource(Recovery, Archives):
     """Discovery plus one tailer per live file, for one configured source."""
 
     def __init__(self, name: str, cfg: SourceConfig, queue: BatchQueue, store: CheckpointStore,
@@ -89,7 +93,7 @@ class FileSource(Recovery):
                 t.reconfigure(cfg.max_line_bytes, cfg.priority, cfg.multiline)
                 self.tailers[t.key] = t
         self.deferred: dict[str, float] = {}  # path -> first seen, for files that look like a copy
-        self.skipped: set[str] = set()  # keys never to read (gzip)
+        self.skipped: set[str] = set()  # keys not to look at again (archives read already)
         self.failed: dict[str, str] = {}  # path -> last error logged (log once per cause)
         self.read_errors = 0  # files that could not be read (`--once` exits 1)
         self.pending: deque[Batch] = deque()  # read, not yet queued: the queue was full
@@ -237,9 +241,14 @@ class FileSource(Recovery):
                 return
             for t in todo:
                 self._drain_once(t)
-                if t.compressed:
-                    self._skip_compressed(t)
+                if t.became_compressed:
+                    self._reopen_as_archive(t)
                     continue
+                if t.broken:
+                    self._archive_broken(t)
+                    continue
+                if t.fmt:
+                    self._archive_read(t)
                 self.finished[t.key] = t.pos
                 t.close()
                 del self.tailers[t.key]
@@ -261,7 +270,7 @@ class FileSource(Recovery):
                 return
             if batch is not None:
                 self.queue.put(batch)
-            elif t.compressed or t.state is not State.READING:
+            elif t.became_compressed or t.broken or t.state is not State.READING:
                 break
         batch = t.flush_partial(self.stats)
         if batch is not None:
@@ -304,13 +313,16 @@ class FileSource(Recovery):
             if batch is not None:
                 self._offer(batch)
                 progressed = True
-            elif t.compressed:
-                self._skip_compressed(t)
+            elif t.became_compressed:
+                self._reopen_as_archive(t)
+            elif t.broken:
+                self._archive_broken(t)
         return progressed
 
-    def _skip_compressed(self, t: Tailer) -> None:
-        log.info("compressed file not read", source=self.name, path=t.path)
-        self.skipped.add(t.key)
+    def _reopen_as_archive(self, t: Tailer) -> None:
+        """A file that was empty when opened holds compressed data now (an archive being
+        written when we found it): forget it; the next pass adopts it as an archive."""
+        log.info("file turned out compressed; reading it as an archive", source=self.name, path=t.path)
         t.close()
         self.tailers.pop(t.key, None)
         self.store.remove(t.record)
@@ -372,6 +384,8 @@ class FileSource(Recovery):
             log.info("file rotated", source=self.name, path=t.path)
             t.rotated_from = t.path
         if t.done_waiting:
+            if t.fmt:
+                self._archive_read(t)
             log.info("file released", source=self.name, path=t.path, state=state.value)
             self._retire(t)
 
@@ -394,9 +408,10 @@ class FileSource(Recovery):
             t.rotated_at = time.monotonic()
             self.store.update(t.record, path=path)
         elif path is None:
-            self._lose(t.path, max(0, t.size - t.pos), "gone")
             self.tailers.pop(t.key, None)
-            self.store.remove(t.record)
+            if not self._continue_in_archive(t.record, t.path):  # compressed after rotation?
+                self._lose(t.path, max(0, t.size - t.pos), "gone")
+                self.store.remove(t.record)
 
     def _discover(self, path: str, st: os.stat_result, initial: bool, rotated: bool = False) -> Tailer | None:
         if not self._slot():
@@ -419,15 +434,15 @@ class FileSource(Recovery):
 
     def _adopt(self, path: str, fd: int, st: os.stat_result, key: str, initial: bool,
                rotated: bool) -> Tailer | None:
-        if st.st_size >= 2 and identity.is_gzip(fd):
-            os.close(fd)
-            self.skipped.add(key)
-            log.info("compressed file not read", source=self.name, path=path)
-            return None
+        fmt = compressed.sniff(fd) if st.st_size >= 2 else None
+        if fmt is not None:
+            return self._adopt_archive(path, fd, st, key, fmt, initial, rotated)
         fp_len, fp = fingerprint.head(fd, st.st_size)
         rec = self.store.get(key)
-        if rec is not None and rec.source != self.name:
+        if rec is not None and (rec.source != self.name or rec.fmt):
             rec = None
+        if rec is not None and rec.gone_since and not fingerprint.matches(fd, rec.fp_len, rec.fp):
+            rec = None  # the inode of a file that was deleted, reused by a new one
         # only a file we never saw can be a copy in the making; a known one (a rotated file
         # found again after a restart) must not wait: nothing would look for it again
         if rec is None and not initial and self._looks_like_copy(path, fd, key):
@@ -483,7 +498,7 @@ class FileSource(Recovery):
         if self.open_files < self.budget:
             return True
         idle = [t for t in self.tailers.values()
-                if t.fd is not None and t.state is State.EOF and not t.entry_due]
+                if t.fd is not None and t.state is State.EOF and not t.entry_due and not t.fmt]
         if not idle:
             return False
         min(idle, key=lambda t: t.last_read).suspend()
@@ -499,12 +514,15 @@ class FileSource(Recovery):
             batch = t.flush_partial(self.stats)
             if batch is not None:
                 self._offer(batch)
-        if not deleted:  # a deleted file's inode may come back as another file
-            self.finished[t.key] = t.emitted
+        # how far it was handed out, until acknowledged: not read again by whatever reads
+        # this identity next (its archive, or the file found again after a restart)
+        self.finished[t.key] = t.emitted
         t.close()
         self.tailers.pop(t.key, None)
         if deleted:
-            self.store.remove(t.record)
+            # kept a while (RETENTION) for an archive made of it to continue, marked gone: a
+            # new file that reuses the inode is not taken for it (see `_adopt`)
+            self.store.update(t.record, gone_since=time.time())
 
     def _prune(self) -> None:
         now = time.time()

@@ -12,7 +12,9 @@ generation, among the files of a folder.
   after a given time: rotated generations that appeared while we were not looking (two
   rotations in quick succession, or while the daemon was stopped).
 
-Gzip files (magic `1f 8b`) are never candidates: compressed rotations are not re-read.
+A compressed file (gzip, zstd, xz, bzip2: `sources.compressed`) is compared by its
+decompressed bytes: a copy compressed right away (`copytruncate` + `compress`) is still the
+copy, and a generation compressed before we saw it is still a generation.
 Limit: a stray file named like a generation (a hand-made `app.log.bak`) modified after the
 last delivery is taken for one and read.
 """
@@ -22,9 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from logproc.sources import fingerprint
-
-GZIP_MAGIC = b"\x1f\x8b"
+from logproc.sources import compressed, fingerprint
 
 
 def entries(folder: str) -> Iterator[tuple[str, os.stat_result]]:
@@ -43,10 +43,6 @@ def entries(folder: str) -> Iterator[tuple[str, os.stat_result]]:
                 yield e.path, st
 
 
-def is_gzip(fd: int) -> bool:
-    return os.pread(fd, 2, 0) == GZIP_MAGIC
-
-
 def find_by_inode(folder: str, dev: int, ino: int) -> str | None:
     for path, st in entries(folder):
         if st.st_dev == dev and st.st_ino == ino:
@@ -55,24 +51,47 @@ def find_by_inode(folder: str, dev: int, ino: int) -> str | None:
 
 
 def find_copy(folder: str, fp_len: int, fp: str, offset: int, tail: str,
-              exclude: set[str]) -> tuple[str, int, os.stat_result] | None:
+              exclude: set[str]) -> tuple[str, int, os.stat_result, str | None] | None:
     """An open copy of a file whose first `fp_len` bytes hash to `fp` and whose bytes before
-    `offset` hash to `tail`; files whose key is in `exclude` are skipped."""
+    `offset` hash to `tail`, and its compression format (None: plain); files whose key is in
+    `exclude` are skipped."""
     for path, st in entries(folder):
-        if fingerprint.file_key(st) in exclude or st.st_size < offset or st.st_size < fp_len:
+        if fingerprint.file_key(st) in exclude:
             continue
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             continue
         try:
-            if (not is_gzip(fd) and fingerprint.matches(fd, fp_len, fp)
-                    and fingerprint.tail_hash(fd, offset) == tail):
-                return path, fd, os.fstat(fd)
+            fmt = compressed.sniff(fd)
+            if fmt is not None and _archive_holds(fd, fmt, fp_len, fp, offset, tail):
+                return path, fd, os.fstat(fd), fmt
+            if (fmt is None and st.st_size >= offset and st.st_size >= fp_len
+                    and fingerprint.matches(fd, fp_len, fp) and fingerprint.tail_hash(fd, offset) == tail):
+                return path, fd, os.fstat(fd), None
         except OSError:
             pass
         os.close(fd)
     return None
+
+
+def _archive_holds(fd: int, fmt: str, fp_len: int, fp: str, offset: int, tail: str) -> bool:
+    """Does the archive decompress to bytes starting like `fp` and matching `tail` before
+    `offset`? (Decodes up to `offset`: only after its first bytes matched.)"""
+    if fingerprint.digest(compressed.head(fd, fmt, fp_len)) != fp:
+        return False
+    if not offset:
+        return True
+    back = min(offset, fingerprint.TAIL_BYTES)
+    reader = compressed.Decompressed(fd, fmt)
+    try:
+        reader.skip(offset - back)
+        before = reader.read(back)
+    except (compressed.Truncated, compressed.Corrupt):
+        return False
+    finally:
+        reader.close()
+    return len(before) == back and fingerprint.digest(before) == tail
 
 
 def generations(path: str, since: float) -> list[tuple[str, os.stat_result]]:
@@ -82,7 +101,7 @@ def generations(path: str, since: float) -> list[tuple[str, os.stat_result]]:
     for p, st in entries(folder or "."):
         name = os.path.basename(p)
         if (len(name) > len(base) + 1 and name.startswith(base) and name[len(base)] in ".-_"
-                and st.st_mtime >= since and not name.endswith((".gz", ".xz", ".bz2", ".zst"))):
+                and st.st_mtime >= since):
             out.append((p, st))
     out.sort(key=lambda x: x[1].st_mtime)
     return out

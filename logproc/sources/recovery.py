@@ -41,6 +41,8 @@ class Recovery:
     started_wall: float
 
     if TYPE_CHECKING:
+        def _continue_in_archive(self, rec: FileCheckpoint, near: str) -> bool: ...
+
         def _discover(self, path: str, st: os.stat_result, initial: bool,
                       rotated: bool = False) -> Tailer | None: ...
 
@@ -95,12 +97,12 @@ class Recovery:
         fresh = FileCheckpoint(t.dev, t.ino, 0, fingerprint.digest(b""), 0, t.path, self.name,
                                updated=time.time())
         if copy is not None and t.fd is not None:
-            cpath, cfd, cst = copy
+            cpath, cfd, cst, fmt = copy
             log.info("copytruncate detected; reading the rest from the copy", source=self.name,
                      path=t.path, copy=cpath, offset=t.emitted)
             new = Tailer(self.name, t.path, os.dup(t.fd), os.fstat(t.fd), fresh, self.store,
                          self.cfg.max_line_bytes, self.cfg.priority, self.cfg.multiline)
-            t.switch_to(cpath, cfd, cst)
+            t.switch_to(cpath, cfd, cst, fmt)
             self.deferred.pop(cpath, None)
             del self.tailers[old_key]
             self.tailers[t.key] = t
@@ -132,12 +134,13 @@ class Recovery:
                                   {rec.key} | set(self.tailers))
         if copy is None:
             return False
-        cpath, cfd, cst = copy
+        cpath, cfd, cst, fmt = copy
         log.info(f"{why}; reading the rest from the copy", source=self.name, path=path, copy=cpath,
-                 offset=rec.offset)
-        self.store.update(rec, dev=cst.st_dev, ino=cst.st_ino, path=cpath, gone_since=0.0)
+                 offset=rec.offset, format=fmt)
+        self.store.update(rec, dev=cst.st_dev, ino=cst.st_ino, path=cpath, gone_since=0.0, fmt=fmt or "",
+                          csize=cst.st_size if fmt else 0)
         t = Tailer(self.name, cpath, cfd, cst, rec, self.store, self.cfg.max_line_bytes,
-                   self.cfg.priority, self.cfg.multiline)
+                   self.cfg.priority, self.cfg.multiline, fmt=fmt)
         t.state = State.ROTATED
         t.rotated_at = time.monotonic() - ROTATE_WAIT
         self.tailers[t.key] = t
@@ -176,7 +179,8 @@ class Recovery:
                 log.info("found rotated file by inode", source=self.name, was=was, path=path)
                 self._discover(path, st, initial=False, rotated=True)
             elif path is None and not rec.gone_since and not self._continue_in_copy(
-                    rec, was, "file copied (copytruncate) and then deleted while stopped"):
+                    rec, was, "file copied (copytruncate) and then deleted while stopped") \
+                    and not self._continue_in_archive(rec, was):
                 self._lose(was, max(0, rec.size - rec.offset), "gone")
                 self.store.update(rec, gone_since=time.time())
         for was, since in moved:

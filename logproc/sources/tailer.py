@@ -12,6 +12,15 @@ Truncation is handled by the owner (`FileSource`), which decides between "the co
 the rest" (`switch_to`) and "start over" (`restart`). The tailer only reads ahead: the
 delivered offset lives in its checkpoint record and moves only on acknowledgements.
 Reads use `pread` at an explicit position, so the descriptor's own offset never matters.
+
+A compressed file (`fmt` set: gzip, zstd, xz, bzip2) is read through a decoder
+(`sources.compressed`); its positions, fingerprint and tail hashes are those of the
+decompressed bytes. It is resumed by decoding and discarding up to the position, and the
+64 bytes before it are checked against the checkpoint's tail hash on the way (a mismatch,
+or content shorter than the position, sets `replaced`). It is done (`archive_done`) at the
+end of its last stream. An archive cut short is `broken` once it is older than
+`ARCHIVE_SETTLE` (a younger one may still be being written: it is tried again); bytes
+that do not decode make it `broken` at once. The owner counts what is lost.
 """
 
 from __future__ import annotations
@@ -26,14 +35,14 @@ from typing import Any
 from logproc.batch import Batch
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
 from logproc.daemon.turn import Turn
-from logproc.sources import fingerprint
+from logproc.sources import compressed, fingerprint
 from logproc.sources.lines import LineSplitter
 from logproc.sources.multiline import MultilineSplitter
 
 # bytes per read, so at most one batch; 256 KiB cost J2 ~30% in per-batch work (commit,
 # hand-offs), 1 MiB amortises it (docs/performance.md). A kill re-sends at most one.
 CHUNK = 1024 * 1024
-GZIP_MAGIC = b"\x1f\x8b"
+ARCHIVE_SETTLE = 5.0  # seconds since an archive's last change before "cut short" means broken
 _streams = itertools.count()
 
 
@@ -69,7 +78,7 @@ class Tailer:
 
     def __init__(self, source: str, path: str, fd: int, st: os.stat_result, record: FileCheckpoint,
                  store: CheckpointStore, max_line_bytes: int, priority: int,
-                 multiline: Any = None) -> None:
+                 multiline: Any = None, fmt: str | None = None) -> None:
         self.source = source
         self.path = path
         self.fd: int | None = fd
@@ -92,7 +101,16 @@ class Tailer:
         self.opened_wall = time.time()
         self.last_read = time.monotonic()
         self.rotated_at = 0.0
-        self.compressed = False
+        self.fmt = fmt  # compression format: read decompressed (see the module doc)
+        self._archive: compressed.Decompressed | None = None
+        self.archive_done = False  # an archive read to the end of its last stream
+        self.broken = ""  # why an archive cannot be read further (cut short, corrupt)
+        self.archive_cpos = 0  # compressed bytes decoded so far (for loss accounting)
+        self.became_compressed = False  # a file empty when opened turned out compressed
+        # an archive cannot be pread: the decompressed bytes from 64 before the last batch's
+        # end to `pos`, for the next batch's tail hash (its start offset: `_recent_base`)
+        self._recent = b""
+        self._recent_base = 0
         self.rotated_from = ""  # the path it was rotated away from (for generation scans)
         self.tail_bytes: bytes | None = None  # the last TAIL_BYTES bytes read (None: not yet)
         self.replaced = False  # `read` found other bytes before its position: truncated
@@ -113,6 +131,37 @@ class Tailer:
         """
         if self.fd is None:
             return None
+        got = self._read_archive(chunk) if self.fmt else self._read_plain(chunk)
+        if got is None:
+            return None
+        raw, data = got
+        if self.state is State.EOF:
+            self.state = State.READING
+        self.last_read = time.monotonic()
+        self.pos += len(data)
+        self.tail_bytes = raw[-fingerprint.TAIL_BYTES:]
+        self.size = max(self.size, self.pos)
+        self.seen_size = max(self.seen_size, self.pos)
+        stats.bytes += len(data)
+        if self.fmt:
+            self._recent += data
+        elif self.record.fp_len < fingerprint.FP_BYTES and self.pos > self.record.fp_len:
+            fp_len, fp = fingerprint.head(self.fd, self.pos)
+            if fp_len > self.record.fp_len:
+                self.store.update(self.record, fp_len=fp_len, fp=fp)
+        split = self.splitter.feed(data)
+        stats.empty += split.empty
+        stats.pieces += split.pieces
+        end = self.pos - self.splitter.pending
+        # the batch's tail hash from the bytes in hand when they reach back far enough
+        keep = len(raw) - self.splitter.pending
+        reach = keep >= min(end, fingerprint.TAIL_BYTES)
+        tail = raw[max(0, keep - fingerprint.TAIL_BYTES):keep] if reach else None
+        return self._batch(split.lines, split.parts, end, stats, tail)
+
+    def _read_plain(self, chunk: int) -> tuple[bytes, bytes] | None:
+        """(the bytes before the position and the data read, the data) from the file."""
+        assert self.fd is not None
         back = min(self.pos, fingerprint.TAIL_BYTES)
         raw = os.pread(self.fd, chunk + back, self.pos - back)
         if back:
@@ -132,30 +181,75 @@ class Tailer:
             if self.state is State.READING:
                 self.state = State.EOF
             return None
-        if self.pos == 0 and data.startswith(GZIP_MAGIC):
-            self.compressed = True  # a file that was empty when opened turned out compressed
+        if self.pos == 0 and compressed.format_of(data) is not None:
+            self.became_compressed = True  # empty when opened, compressed now: the owner reopens it
             return None
-        if self.state is State.EOF:
-            self.state = State.READING
-        self.last_read = time.monotonic()
-        self.pos += len(data)
-        self.tail_bytes = raw[-fingerprint.TAIL_BYTES:]
-        self.size = max(self.size, self.pos)
-        self.seen_size = max(self.seen_size, self.pos)
-        stats.bytes += len(data)
-        if self.record.fp_len < fingerprint.FP_BYTES and self.pos > self.record.fp_len:
-            fp_len, fp = fingerprint.head(self.fd, self.pos)
-            if fp_len > self.record.fp_len:
-                self.store.update(self.record, fp_len=fp_len, fp=fp)
-        split = self.splitter.feed(data)
-        stats.empty += split.empty
-        stats.pieces += split.pieces
-        end = self.pos - self.splitter.pending
-        # the batch's tail hash from the bytes in hand when they reach back far enough
-        keep = len(raw) - self.splitter.pending
-        reach = keep >= min(end, fingerprint.TAIL_BYTES)
-        tail = raw[max(0, keep - fingerprint.TAIL_BYTES):keep] if reach else None
-        return self._batch(split.lines, split.parts, end, stats, tail)
+        return raw, data
+
+    def _read_archive(self, chunk: int) -> tuple[bytes, bytes] | None:
+        """The same from the decoder of a compressed file."""
+        if self._archive is None and not self._open_archive():
+            return None
+        assert self._archive is not None
+        try:
+            data = self._archive.read(chunk)
+        except compressed.Truncated as exc:
+            self._drop_archive()
+            if self.settling():
+                self.state = State.EOF  # still being written: tried again by the stat pass
+            else:
+                self.broken = f"the archive ends early ({exc})"
+            return None
+        except compressed.Corrupt as exc:
+            self._drop_archive()
+            self.broken = f"the archive does not decode ({exc})"
+            return None
+        if not data:
+            self.archive_done = True
+            self.state = State.EOF
+            self._drop_archive()
+            return None
+        self.archive_cpos = self._archive.compressed_pos
+        before = self.tail_bytes or b""
+        return before + data, data
+
+    def _open_archive(self) -> bool:
+        """A decoder at `pos`, the bytes before it checked against the checkpoint's hash."""
+        assert self.fd is not None and self.fmt is not None
+        reader = compressed.Decompressed(self.fd, self.fmt)
+        back = min(self.pos, fingerprint.TAIL_BYTES)
+        try:
+            reader.skip(self.pos - back)
+            before = reader.read(back) if back else b""
+        except compressed.Truncated:
+            before = b""
+        except compressed.Corrupt as exc:
+            reader.close()
+            self.broken = f"the archive does not decode ({exc})"
+            return False
+        if len(before) < back or (self.pos == self.emitted and self.emitted_tail and back
+                                  and fingerprint.digest(before) != self.emitted_tail):
+            reader.close()
+            if len(before) < back and self.settling():
+                self.state = State.EOF  # not that far yet: still being written
+            else:
+                self.replaced = True  # not the content our position belongs to
+            return False
+        self.tail_bytes = before if back else None
+        self._recent, self._recent_base = before, self.pos - len(before)
+        self._archive = reader
+        return True
+
+    def _drop_archive(self) -> None:
+        if self._archive is not None:
+            self._archive.close()
+            self._archive = None
+
+    def settling(self) -> bool:
+        """Was the file changed within `ARCHIVE_SETTLE` seconds (an archive being written)?"""
+        if self.fd is None:
+            return False
+        return time.time() - os.fstat(self.fd).st_mtime < ARCHIVE_SETTLE
 
     def flush_partial(self, stats: ReadStats) -> Batch | None:
         """At the end of a `--once` run: hand out the unterminated last line."""
@@ -188,6 +282,11 @@ class Tailer:
             return None
         assert self.fd is not None
         stats.lines += len(lines)
+        if self.fmt:
+            low = max(0, end - fingerprint.TAIL_BYTES)
+            tail_bytes = self._recent[low - self._recent_base:end - self._recent_base]
+            if low > self._recent_base:
+                self._recent, self._recent_base = self._recent[low - self._recent_base:], low
         if tail_bytes is not None and len(tail_bytes) == min(end, fingerprint.TAIL_BYTES):
             tail = fingerprint.digest(tail_bytes)
         else:
@@ -205,6 +304,13 @@ class Tailer:
         if self.fd is None:
             return self.state, False
         fst = os.fstat(self.fd)
+        if self.fmt:  # an archive: never truncated, its sizes are decompressed ones
+            if fst.st_nlink == 0 and self.state is not State.DELETED:
+                self.state = State.DELETED  # still read to its end through the descriptor
+            elif self.state is State.EOF and not self.archive_done:
+                self.state = State.READING  # one that was still being written: try again
+            self.size = max(self.size, self.pos)
+            return self.state, False
         self.size = fst.st_size
         truncated = fst.st_size < self.pos or (
             self.emitted > 0 and fst.st_size >= self.emitted
@@ -238,15 +344,19 @@ class Tailer:
         if self.state in (State.EOF, State.SUSPENDED):
             self.state = State.READING
 
-    def switch_to(self, path: str, fd: int, st: os.stat_result) -> None:
-        """Continue reading the same content from its copy (copytruncate): same positions,
-        same partial line; the checkpoint record follows to the copy's identity."""
+    def switch_to(self, path: str, fd: int, st: os.stat_result, fmt: str | None = None) -> None:
+        """Continue reading the same content from its copy (copytruncate; `fmt`: a copy that
+        was compressed right away): same positions, same partial line; the checkpoint record
+        follows to the copy's identity."""
         if self.fd is not None:
             os.close(self.fd)
+        self._drop_archive()
         self.fd, self.path = fd, path
         self.dev, self.ino = st.st_dev, st.st_ino
-        self.size = st.st_size
-        self.store.update(self.record, dev=st.st_dev, ino=st.st_ino, path=path)
+        self.size = st.st_size if fmt is None else self.size
+        self.fmt = fmt
+        self.store.update(self.record, dev=st.st_dev, ino=st.st_ino, path=path, fmt=fmt or "",
+                          csize=st.st_size if fmt else 0)
         self.state = State.ROTATED
         self.rotated_at = time.monotonic() - ROTATE_WAIT  # nobody writes to a copy
 
@@ -261,6 +371,7 @@ class Tailer:
 
     def suspend(self) -> None:
         """Close an idle file to free a descriptor; `resume` reopens it by identity."""
+        self._drop_archive()
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
@@ -271,6 +382,7 @@ class Tailer:
         self.state = State.READING
 
     def close(self) -> None:
+        self._drop_archive()
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
@@ -278,7 +390,10 @@ class Tailer:
 
     @property
     def done_waiting(self) -> bool:
-        """Rotated away or deleted, read to the end, and (rotated) past the grace period."""
+        """Rotated away or deleted, read to the end, and (rotated) past the grace period; an
+        archive read to its end."""
+        if self.fmt:
+            return self.archive_done
         if self.state is State.DELETED:
             return self.pos >= self.size
         return (self.state is State.ROTATED and self.pos >= self.size

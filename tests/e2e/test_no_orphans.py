@@ -113,8 +113,12 @@ def test_workers_die_with_a_killed_daemon(work, write_config):
     tag = uuid.uuid4().hex
     config = _config(write_config, timeout=5)
     LogWriter(work / "logs" / "app.log").write(numbered(0, 100))
+    out = work / "out" / "all.jsonl"
     with Daemon(config, env={"LOGPROC_TEST_TAG": tag}) as d:
         d.wait_started()
+        # a batch went through the worker: it is past its start-up (where it asks the kernel
+        # to end it with its parent)
+        wait_for(lambda: out.exists() and out.read_bytes().count(b"\n") == 100, 10, what="the lines")
         workers = wait_for(lambda: _children(d.pid), 10, what="the worker process")
         os.kill(workers[0], signal.SIGSTOP)  # a stopped worker never reads its end of input
         d.kill()

@@ -1,0 +1,182 @@
+"""Archives: what the `file` source does with compressed files (gzip, zstd, xz, bzip2).
+
+A compressed file is identified by its decompressed bytes (`sources.compressed`): the
+fingerprint of its first KiB, the hash of the 64 bytes before an offset, offsets counted
+in decompressed bytes. So when logrotate compresses `app.log.1` into `app.log.1.gz`:
+
+- the generation was read to its end already (through its open descriptor, before or after
+  its deletion): the archive continues that checkpoint at its end, nothing is read again;
+- it was read in part (a sink outage held reading back, or the daemon was stopped when it
+  was rotated and compressed): the archive continues the checkpoint from its offset
+  (decoding and discarding what comes before: see docs/performance.md for the cost);
+- its file is still being read as it is (`delaycompress`, or the compression raced our
+  read): the archive waits until that reading is done, then continues from where it ended;
+- no checkpoint's fingerprint matches it: it is a file never seen, read whole when a glob
+  matches it or when it is an unseen rotated generation (see `recovery.find_generations`).
+
+An archive's checkpoint records its compressed size (`csize`) and, once read to its end,
+its decompressed size (`size`): an archive with the same identity and compressed size and
+`offset == size` is read already and skipped without decoding (a second `--once` over
+`/var/log/*.gz` reads nothing). An archive is only ever read.
+
+Losses: an archive cut short (older than `ARCHIVE_SETTLE`, so not one being written) or
+undecodable delivers what decodes, then counts the rest under `corrupt` with a warning
+naming it: the decompressed bytes the checkpoint knew its file held, else the compressed
+bytes left undecoded (the decompressed size of a broken stream cannot be known).
+
+A mixin of `FileSource`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING
+
+from logproc.checkpoints import CheckpointStore, FileCheckpoint
+from logproc.log import get_logger
+from logproc.sources import compressed, fingerprint, identity
+from logproc.sources.tailer import State, Tailer
+
+if TYPE_CHECKING:
+    from logproc.config.schema import SourceConfig
+
+log = get_logger("source")
+
+_BUSY = object()  # the archive's content is still being read from its uncompressed file
+
+
+class Archives:
+    name: str
+    cfg: SourceConfig
+    store: CheckpointStore
+    tailers: dict[str, Tailer]
+    skipped: set[str]
+    finished: dict[str, int]
+
+    if TYPE_CHECKING:
+        def _discover(self, path: str, st: os.stat_result, initial: bool,
+                      rotated: bool = False) -> Tailer | None: ...
+
+        def _lose(self, path: str, nbytes: int, reason: str) -> None: ...
+
+        def _retire(self, t: Tailer) -> None: ...
+
+    def _adopt_archive(self, path: str, fd: int, st: os.stat_result, key: str, fmt: str,
+                       initial: bool, rotated: bool) -> Tailer | None:
+        """Start reading the archive at `path` (open as `fd`), or decide it needs no reading."""
+        rec = self.store.get(key)
+        hint = compressed.size_hint(fd, fmt)
+        if rec is not None and rec.source == self.name and rec.fmt:
+            start = max(rec.offset, self.finished.pop(key, 0))
+            if rec.csize == st.st_size and start >= rec.size and (rec.size or start):
+                os.close(fd)
+                self.skipped.add(key)  # read to its end already
+                return None
+        else:
+            head = compressed.head(fd, fmt, fingerprint.FP_BYTES)
+            found = self._record_of(head, key)
+            if found is _BUSY:
+                os.close(fd)
+                return None  # looked at again by the next pass, once that reading is done
+            if isinstance(found, FileCheckpoint):
+                rec = found
+                start = max(rec.offset, self.finished.pop(rec.key, 0))
+                if rec.offset >= rec.size and hint == rec.size and start >= rec.size:
+                    # its content was read to the end as an uncompressed file: nothing to decode
+                    self.store.update(rec, dev=st.st_dev, ino=st.st_ino, path=path, fmt=fmt,
+                                      csize=st.st_size, gone_since=0.0)
+                    os.close(fd)
+                    self.skipped.add(key)
+                    return None
+                log.info("compressed generation of a file read before; reading it from the checkpoint",
+                         source=self.name, path=path, was=rec.path, offset=start, format=fmt)
+                self.store.update(rec, dev=st.st_dev, ino=st.st_ino, path=path, fmt=fmt,
+                                  csize=st.st_size, gone_since=0.0)
+            elif initial and self.cfg.start_at == "end":
+                os.close(fd)
+                self.skipped.add(key)  # present at start-up: its lines are old
+                return None
+            else:
+                start = 0
+                rec = FileCheckpoint(st.st_dev, st.st_ino, len(head), fingerprint.digest(head), 0, path,
+                                     self.name, updated=time.time(), size=hint or 0, fmt=fmt,
+                                     csize=st.st_size)
+        self.store.put(rec)
+        t = Tailer(self.name, path, fd, st, rec, self.store, self.cfg.max_line_bytes,
+                   self.cfg.priority, self.cfg.multiline, fmt=fmt)
+        if start > rec.offset:  # handed out before, not acknowledged yet: not again
+            t.pos = t.emitted = start
+            t.emitted_tail = ""
+        t.size = max(rec.size, hint or 0, t.pos)
+        if rotated:
+            t.state = State.ROTATED
+            t.rotated_at = time.monotonic()
+        self.tailers[key] = t
+        log.info("watching compressed file", source=self.name, path=path, format=fmt, offset=t.pos)
+        return t
+
+    def _record_of(self, head: bytes, key: str) -> FileCheckpoint | object | None:
+        """The checkpoint whose content this archive holds (its fingerprint matches the
+        archive's first decompressed bytes), `_BUSY` when that content is still being read
+        from its uncompressed file, None when no checkpoint matches."""
+        digests: dict[int, str] = {}
+        busy = False
+        for rec in self.store.records():
+            if rec.source != self.name or rec.key == key or not rec.fp_len or rec.fp_len > len(head):
+                continue
+            d = digests.get(rec.fp_len)
+            if d is None:
+                d = digests[rec.fp_len] = fingerprint.digest(head[:rec.fp_len])
+            if d != rec.fp:
+                continue
+            if rec.key in self.tailers:
+                busy = True
+                continue
+            return rec
+        return _BUSY if busy else None
+
+    def _continue_in_archive(self, rec: FileCheckpoint, near: str) -> bool:
+        """`rec`'s file is gone: read the rest of its content from an archive of it in the
+        same folder, if there is one (compressed after rotation)."""
+        for path, st in identity.entries(os.path.dirname(near)):
+            if fingerprint.file_key(st) in self.tailers or fingerprint.file_key(st) in self.skipped:
+                continue
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                fmt = compressed.sniff(fd)
+                match = fmt is not None and rec.fp_len > 0 and fingerprint.digest(
+                    compressed.head(fd, fmt, rec.fp_len)) == rec.fp
+            finally:
+                os.close(fd)
+            if match and self._discover(path, st, initial=False, rotated=True) is not None:
+                adopted = self.store.get(fingerprint.file_key(st))
+                if adopted is rec:
+                    return True
+        return False
+
+    def _archive_broken(self, t: Tailer) -> None:
+        """`t`'s archive cannot be read further: count the rest as lost and release it."""
+        try:
+            csize = os.fstat(t.fd).st_size if t.fd is not None else 0
+        except OSError:
+            csize = 0
+        known = max(t.record.size, t.size)
+        lost, unit = (known - t.pos, "bytes") if known > t.pos else (max(0, csize - t.archive_cpos),
+                                                                     "compressed bytes")
+        log.warning("archive cut short or corrupt; what decoded was delivered, the rest is lost",
+                    source=self.name, path=t.path, format=t.fmt, error=t.broken, offset=t.pos,
+                    lost=lost, unit=unit)
+        self._lose(t.path, lost, "corrupt")
+        t.archive_done = True
+        self.store.update(t.record, size=t.pos, csize=csize)
+        self._retire(t)
+
+    def _archive_read(self, t: Tailer) -> None:
+        """`t`'s archive is read to its end: record its size (a later run skips it) and never
+        look at it again in this one."""
+        self.store.update(t.record, size=t.pos)
+        self.skipped.add(t.key)
