@@ -339,7 +339,9 @@ class Supervisor:
             st = s.stats
             log.info("source stats", source=name, lines_read=st.lines, bytes_read=st.bytes,
                      bytes_acked=acked.get(name, 0), bytes_lost_truncated=st.lost.get("truncated", 0),
-                     bytes_lost_gone=st.lost.get("gone", 0), empty_lines=st.empty, pieces=st.pieces,
+                     bytes_lost_gone=st.lost.get("gone", 0), bytes_lost_corrupt=st.lost.get("corrupt", 0),
+                     broken_archives=st.broken_archives,
+                     empty_lines=st.empty, pieces=st.pieces,
                      files_watched=s.files_watched)
         for name, r in self.topo.runners.items():
             rs = r.stats

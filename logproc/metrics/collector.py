@@ -112,6 +112,9 @@ class PipelineCollector(Collector):
                                    labels=["source", "reason"])
         perr = CounterMetricFamily("logproc_source_parse_errors_total", "Lines the parser could not "
                                    "parse (delivered anyway, with parse_error; not a drop).", labels=L)
+        broken = CounterMetricFamily("logproc_source_archives_broken_total", "Compressed files cut short "
+                                     "or undecodable: what decoded was delivered, the rest is lost.",
+                                     labels=L)
         watched = GaugeMetricFamily("logproc_source_files_watched", "Files being followed.", labels=L)
         open_fds = GaugeMetricFamily("logproc_source_open_files", "File descriptors held by the "
                                      "source's tailers.", labels=L)
@@ -130,12 +133,13 @@ class PipelineCollector(Collector):
                 lost.add_metric([name, reason], st.lost.get(reason, 0))
             routes = topo.routes.get(name)
             perr.add_metric(v, routes.parse_errors if routes is not None else 0)
+            broken.add_metric(v, st.broken_archives)
             files, fds, pinned_n, lag_n = _retry(partial(_file_gauges, src), (0, 0, 0, 0))
             watched.add_metric(v, files)
             open_fds.add_metric(v, fds)
             pinned.add_metric(v, pinned_n)
             lag.add_metric(v, lag_n)
-        yield from (lines, nbytes, acked, lost, perr, watched, open_fds, pinned, lag)
+        yield from (lines, nbytes, acked, lost, perr, broken, watched, open_fds, pinned, lag)
 
     # -- sinks -------------------------------------------------------------------------
     def _sinks(self, topo: Any) -> Iterator[Metric]:

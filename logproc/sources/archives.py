@@ -20,9 +20,11 @@ its decompressed size (`size`): an archive with the same identity and compressed
 `/var/log/*.gz` reads nothing). An archive is only ever read.
 
 Losses: an archive cut short (older than `ARCHIVE_SETTLE`, so not one being written) or
-undecodable delivers what decodes, then counts the rest under `corrupt` with a warning
-naming it: the decompressed bytes the checkpoint knew its file held, else the compressed
-bytes left undecoded (the decompressed size of a broken stream cannot be known).
+undecodable delivers what decodes, is counted (`broken_archives`) and logged with a
+warning naming it, and the decompressed bytes known to be lost are counted under `corrupt`:
+known when the archive continues a checkpoint of the file it was made from (whose size was
+seen); for an archive never seen whole they cannot be known (a broken stream does not say
+how long it was), so only the broken archive is counted.
 
 A mixin of `FileSource`.
 """
@@ -36,7 +38,7 @@ from typing import TYPE_CHECKING
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
 from logproc.log import get_logger
 from logproc.sources import compressed, fingerprint, identity
-from logproc.sources.tailer import State, Tailer
+from logproc.sources.tailer import ReadStats, State, Tailer
 
 if TYPE_CHECKING:
     from logproc.config.schema import SourceConfig
@@ -53,6 +55,7 @@ class Archives:
     tailers: dict[str, Tailer]
     skipped: set[str]
     finished: dict[str, int]
+    stats: ReadStats
 
     if TYPE_CHECKING:
         def _discover(self, path: str, st: os.stat_result, initial: bool,
@@ -67,6 +70,7 @@ class Archives:
         """Start reading the archive at `path` (open as `fd`), or decide it needs no reading."""
         rec = self.store.get(key)
         hint = compressed.size_hint(fd, fmt)
+        expected = 0  # the decompressed size it must have, when a checkpoint knows it
         if rec is not None and rec.source == self.name and rec.fmt:
             start = max(rec.offset, self.finished.pop(key, 0))
             if rec.csize == st.st_size and start >= rec.size and (rec.size or start):
@@ -89,6 +93,7 @@ class Archives:
                     os.close(fd)
                     self.skipped.add(key)
                     return None
+                expected = rec.size  # the size its file had when last seen uncompressed
                 log.info("compressed generation of a file read before; reading it from the checkpoint",
                          source=self.name, path=path, was=rec.path, offset=start, format=fmt)
                 self.store.update(rec, dev=st.st_dev, ino=st.st_ino, path=path, fmt=fmt,
@@ -100,15 +105,15 @@ class Archives:
             else:
                 start = 0
                 rec = FileCheckpoint(st.st_dev, st.st_ino, len(head), fingerprint.digest(head), 0, path,
-                                     self.name, updated=time.time(), size=hint or 0, fmt=fmt,
-                                     csize=st.st_size)
+                                     self.name, updated=time.time(), fmt=fmt, csize=st.st_size)
         self.store.put(rec)
         t = Tailer(self.name, path, fd, st, rec, self.store, self.cfg.max_line_bytes,
                    self.cfg.priority, self.cfg.multiline, fmt=fmt)
+        t.expected_size = expected
         if start > rec.offset:  # handed out before, not acknowledged yet: not again
             t.pos = t.emitted = start
             t.emitted_tail = ""
-        t.size = max(rec.size, hint or 0, t.pos)
+        t.size = max(expected, hint or 0, t.pos)  # for the lag; the hint is only a hint
         if rotated:
             t.state = State.ROTATED
             t.rotated_at = time.monotonic()
@@ -164,15 +169,15 @@ class Archives:
             csize = os.fstat(t.fd).st_size if t.fd is not None else 0
         except OSError:
             csize = 0
-        known = max(t.record.size, t.size)
-        lost, unit = (known - t.pos, "bytes") if known > t.pos else (max(0, csize - t.archive_cpos),
-                                                                     "compressed bytes")
+        lost = max(0, t.expected_size - t.pos)
         log.warning("archive cut short or corrupt; what decoded was delivered, the rest is lost",
                     source=self.name, path=t.path, format=t.fmt, error=t.broken, offset=t.pos,
-                    lost=lost, unit=unit)
+                    lost=lost if t.expected_size else "unknown")
+        self.stats.broken_archives += 1
         self._lose(t.path, lost, "corrupt")
         t.archive_done = True
         self.store.update(t.record, size=t.pos, csize=csize)
+        self.skipped.add(t.key)
         self._retire(t)
 
     def _archive_read(self, t: Tailer) -> None:

@@ -244,6 +244,8 @@ class FileSource(Recovery, Archives):
                 if t.became_compressed:
                     self._reopen_as_archive(t)
                     continue
+                if t.fmt and not t.archive_done and not t.broken:  # no waiting in a backfill
+                    t.broken = "the archive ends early (still being written?)"
                 if t.broken:
                     self._archive_broken(t)
                     continue

@@ -71,6 +71,7 @@ class ReadStats:
     empty: int = 0
     pieces: int = 0
     lost: dict[str, int] = field(default_factory=dict)  # reason -> bytes
+    broken_archives: int = 0  # archives cut short or undecodable
 
 
 class Tailer:
@@ -105,7 +106,8 @@ class Tailer:
         self._archive: compressed.Decompressed | None = None
         self.archive_done = False  # an archive read to the end of its last stream
         self.broken = ""  # why an archive cannot be read further (cut short, corrupt)
-        self.archive_cpos = 0  # compressed bytes decoded so far (for loss accounting)
+        self.archive_cpos = 0  # compressed bytes decoded so far
+        self.expected_size = 0  # an archive's decompressed size when a checkpoint knows it
         self.became_compressed = False  # a file empty when opened turned out compressed
         # an archive cannot be pread: the decompressed bytes from 64 before the last batch's
         # end to `pos`, for the next batch's tail hash (its start offset: `_recent_base`)
