@@ -58,6 +58,8 @@ class Archives:
     stats: ReadStats
 
     if TYPE_CHECKING:
+        def _continue_in_copy(self, rec: FileCheckpoint, path: str, why: str) -> bool: ...
+
         def _discover(self, path: str, st: os.stat_result, initial: bool,
                       rotated: bool = False) -> Tailer | None: ...
 
@@ -69,43 +71,50 @@ class Archives:
                        initial: bool, rotated: bool) -> Tailer | None:
         """Start reading the archive at `path` (open as `fd`), or decide it needs no reading."""
         rec = self.store.get(key)
-        hint = compressed.size_hint(fd, fmt)
-        expected = 0  # the decompressed size it must have, when a checkpoint knows it
-        if rec is not None and rec.source == self.name and rec.fmt:
+        if rec is not None and rec.source != self.name:
+            rec = None
+        if rec is not None and rec.fmt:  # this archive, seen before
             start = max(rec.offset, self.finished.pop(key, 0))
             if rec.csize == st.st_size and start >= rec.size and (rec.size or start):
-                os.close(fd)
-                self.skipped.add(key)  # read to its end already
-                return None
-        else:
-            head = compressed.head(fd, fmt, fingerprint.FP_BYTES)
-            found = self._record_of(head, key)
-            if found is _BUSY:
-                os.close(fd)
-                return None  # looked at again by the next pass, once that reading is done
-            if isinstance(found, FileCheckpoint):
-                rec = found
-                start = max(rec.offset, self.finished.pop(rec.key, 0))
-                if rec.offset >= rec.size and hint == rec.size and start >= rec.size:
-                    # its content was read to the end as an uncompressed file: nothing to decode
-                    self.store.update(rec, dev=st.st_dev, ino=st.st_ino, path=path, fmt=fmt,
-                                      csize=st.st_size, gone_since=0.0)
-                    os.close(fd)
-                    self.skipped.add(key)
-                    return None
-                expected = rec.size  # the size its file had when last seen uncompressed
-                log.info("compressed generation of a file read before; reading it from the checkpoint",
-                         source=self.name, path=path, was=rec.path, offset=start, format=fmt)
-                self.store.update(rec, dev=st.st_dev, ino=st.st_ino, path=path, fmt=fmt,
-                                  csize=st.st_size, gone_since=0.0)
-            elif initial and self.cfg.start_at == "end":
-                os.close(fd)
-                self.skipped.add(key)  # present at start-up: its lines are old
-                return None
-            else:
-                start = 0
-                rec = FileCheckpoint(st.st_dev, st.st_ino, len(head), fingerprint.digest(head), 0, path,
-                                     self.name, updated=time.time(), fmt=fmt, csize=st.st_size)
+                return self._no_reading(fd, key, path, "read to its end already")
+            return self._tail_archive(path, fd, st, fmt, rec, start, 0, rotated)
+        head = compressed.head(fd, fmt, fingerprint.FP_BYTES)
+        found = self._record_of(head)
+        if found is _BUSY:
+            os.close(fd)
+            log.debug("archive waits: its content is still being read from its file", source=self.name,
+                      path=path)
+            return None  # looked at again by the next pass, once that reading is done
+        if isinstance(found, FileCheckpoint):
+            if found.fmt and found.size and found.offset >= found.size and found.key != key:
+                return self._no_reading(fd, key, path, "a copy of an archive read already")
+            return self._continue_archive(path, fd, st, fmt, found, rotated)
+        if rec is not None:
+            # another file's checkpoint under this inode (freed by its deletion, reused): its
+            # content is looked for elsewhere before this archive takes the key
+            self._displace(rec, path)
+        if initial and self.cfg.start_at == "end":
+            return self._no_reading(fd, key, path, "present at start-up, start_at = end")
+        rec = FileCheckpoint(st.st_dev, st.st_ino, len(head), fingerprint.digest(head), 0, path,
+                             self.name, updated=time.time(), fmt=fmt, csize=st.st_size)
+        return self._tail_archive(path, fd, st, fmt, rec, 0, 0, rotated)
+
+    def _continue_archive(self, path: str, fd: int, st: os.stat_result, fmt: str, rec: FileCheckpoint,
+                          rotated: bool) -> Tailer | None:
+        """The archive holds `rec`'s content: it continues `rec` from its offset."""
+        key = fingerprint.file_key(st)
+        start = max(rec.offset, self.finished.pop(rec.key, 0))
+        self.store.update(rec, dev=st.st_dev, ino=st.st_ino, path=path, fmt=fmt, csize=st.st_size,
+                          gone_since=0.0)
+        if rec.offset >= rec.size and start >= rec.size and compressed.size_hint(fd, fmt) == rec.size:
+            return self._no_reading(fd, key, path, "read to its end as an uncompressed file")
+        log.info("compressed generation of a file read before; reading it from the checkpoint",
+                 source=self.name, path=path, offset=start, format=fmt)
+        # the size its file had when last seen uncompressed: what is lost if the archive breaks
+        return self._tail_archive(path, fd, st, fmt, rec, start, rec.size, rotated)
+
+    def _tail_archive(self, path: str, fd: int, st: os.stat_result, fmt: str, rec: FileCheckpoint,
+                      start: int, expected: int, rotated: bool) -> Tailer:
         self.store.put(rec)
         t = Tailer(self.name, path, fd, st, rec, self.store, self.cfg.max_line_bytes,
                    self.cfg.priority, self.cfg.multiline, fmt=fmt)
@@ -113,22 +122,39 @@ class Archives:
         if start > rec.offset:  # handed out before, not acknowledged yet: not again
             t.pos = t.emitted = start
             t.emitted_tail = ""
-        t.size = max(expected, hint or 0, t.pos)  # for the lag; the hint is only a hint
+        t.size = max(expected, compressed.size_hint(fd, fmt) or 0, t.pos)  # lag; a hint only
         if rotated:
             t.state = State.ROTATED
             t.rotated_at = time.monotonic()
-        self.tailers[key] = t
+        self.tailers[t.key] = t
         log.info("watching compressed file", source=self.name, path=path, format=fmt, offset=t.pos)
         return t
 
-    def _record_of(self, head: bytes, key: str) -> FileCheckpoint | object | None:
+    def _no_reading(self, fd: int, key: str, path: str = "", why: str = "") -> Tailer | None:
+        """Nothing to read in this archive: close it, and do not look at it again."""
+        log.debug("archive not read", source=self.name, path=path, reason=why)
+        os.close(fd)
+        self.skipped.add(key)
+        return None
+
+    def _displace(self, rec: FileCheckpoint, path: str) -> None:
+        """`rec`'s inode holds another file now: continue `rec` in a copy or an archive of
+        its content, else count its unread bytes as gone and drop it."""
+        if self._continue_in_copy(rec, path, "file's inode reused; reading the rest from a copy"):
+            return
+        self._lose(rec.path, max(0, rec.size - rec.offset), "gone")
+        self.store.remove(rec)
+
+    def _record_of(self, head: bytes) -> FileCheckpoint | object | None:
         """The checkpoint whose content this archive holds (its fingerprint matches the
         archive's first decompressed bytes), `_BUSY` when that content is still being read
         from its uncompressed file, None when no checkpoint matches."""
         digests: dict[int, str] = {}
         busy = False
         for rec in self.store.records():
-            if rec.source != self.name or rec.key == key or not rec.fp_len or rec.fp_len > len(head):
+            # (the archive's own key too: a plain file's checkpoint whose inode the archive now
+            # has, freed when the file was deleted after compressing it and taken by the archive)
+            if rec.source != self.name or not rec.fp_len or rec.fp_len > len(head):
                 continue
             d = digests.get(rec.fp_len)
             if d is None:

@@ -93,6 +93,8 @@ class FileSource(Recovery, Archives):
                 t.reconfigure(cfg.max_line_bytes, cfg.priority, cfg.multiline)
                 self.tailers[t.key] = t
         self.deferred: dict[str, float] = {}  # path -> first seen, for files that look like a copy
+        self.rewritten: list[tuple[str, float]] = []  # see `Recovery._recover_from_copy`
+        self._folder_marks: dict[str, tuple[int, float]] = {}  # folder -> (mtime, when seen)
         self.skipped: set[str] = set()  # keys not to look at again (archives read already)
         self.failed: dict[str, str] = {}  # path -> last error logged (log once per cause)
         self.read_errors = 0  # files that could not be read (`--once` exits 1)
@@ -342,6 +344,8 @@ class FileSource(Recovery, Archives):
         for rotated_from in {t.rotated_from for t in self.tailers.values()
                              if t.state is State.ROTATED and t.rotated_from}:
             self._find_generations(rotated_from, self.started_wall)
+        if not initial:
+            self._changed_folders()
         matched = match_files(self.cfg.paths, self.cfg.exclude)
         found: list[tuple[bool, str, os.stat_result]] = []
         for path in matched:
@@ -370,6 +374,30 @@ class FileSource(Recovery, Archives):
             self._reconcile(set(matched))
         if not self.once:
             self._prune()
+
+    def _changed_folders(self) -> None:
+        """A folder of a followed file whose entries changed since the last pass (its mtime
+        moved: a file created, renamed or removed) may hold generations rotated away between
+        two passes, several at once (copytruncate twice while reading waited, rotations
+        faster than a pass): look for generations of its files that appeared since (one stat
+        per folder per pass; the folder is scanned only when it changed)."""
+        now = time.time()
+        by_folder: dict[str, set[str]] = {}
+        for t in self.tailers.values():
+            if t.state not in (State.ROTATED, State.DELETED, State.CLOSED) and not t.fmt:
+                by_folder.setdefault(os.path.dirname(t.path), set()).add(t.path)
+        marks = {}
+        for folder, paths in by_folder.items():
+            try:
+                mtime = os.stat(folder).st_mtime_ns
+            except OSError:
+                continue
+            marks[folder] = (mtime, now)
+            before = self._folder_marks.get(folder)
+            if before is not None and before[0] != mtime:
+                for path in sorted(paths):
+                    self._find_generations(path, before[1] - 1.0)
+        self._folder_marks = marks
 
     def _look_at(self, t: Tailer) -> None:
         """One tailer's part of the stat pass."""

@@ -95,13 +95,15 @@ def _archive_holds(fd: int, fmt: str, fp_len: int, fp: str, offset: int, tail: s
 
 
 def generations(path: str, since: float) -> list[tuple[str, os.stat_result]]:
-    """Rotated generations of `path` in its folder, modified at or after `since` (epoch s)."""
+    """Rotated generations of `path` in its folder, changed at or after `since` (epoch s)."""
     folder, base = os.path.split(path)
     out = []
     for p, st in entries(folder or "."):
         name = os.path.basename(p)
+        # ctime too: it moves when a file is created or renamed, and no tool sets it back (a
+        # generation compressed with its original mtime kept still counts as new)
         if (len(name) > len(base) + 1 and name.startswith(base) and name[len(base)] in ".-_"
-                and st.st_mtime >= since):
+                and max(st.st_mtime, st.st_ctime) >= since):
             out.append((p, st))
     out.sort(key=lambda x: x[1].st_mtime)
     return out

@@ -39,6 +39,7 @@ class Recovery:
     deferred: dict[str, float]
     skipped: set[str]
     started_wall: float
+    rewritten: list[tuple[str, float]]  # (path, last delivery) of files copytruncated while stopped
 
     if TYPE_CHECKING:
         def _continue_in_archive(self, rec: FileCheckpoint, near: str) -> bool: ...
@@ -102,6 +103,11 @@ class Recovery:
                      path=t.path, copy=cpath, offset=t.emitted)
             new = Tailer(self.name, t.path, os.dup(t.fd), os.fstat(t.fd), fresh, self.store,
                          self.cfg.max_line_bytes, self.cfg.priority, self.cfg.multiline)
+            # the copies of several truncations between two passes (rotations faster than
+            # our look, or during an outage): the generation scan finds the ones in between
+            t.rotated_from = t.path
+            if fmt:
+                t.expected_size = t.seen_size
             t.switch_to(cpath, cfd, cst, fmt)
             self.deferred.pop(cpath, None)
             del self.tailers[old_key]
@@ -116,7 +122,9 @@ class Recovery:
 
     def _recover_from_copy(self, rec: FileCheckpoint, path: str) -> None:
         """At start-up, `rec`'s file was truncated or rewritten while we were stopped: read
-        what it held past the checkpoint from its copy, if one is beside it."""
+        what it held past the checkpoint from its copy, if one is beside it (and, once every
+        checkpoint is resolved, the copies of later truncations: `_reconcile`)."""
+        self.rewritten.append((path, rec.updated))
         if self._continue_in_copy(rec, path, "copytruncate happened while stopped"):
             return
         lost = max(0, rec.size - rec.offset)
@@ -141,6 +149,8 @@ class Recovery:
                           csize=cst.st_size if fmt else 0)
         t = Tailer(self.name, cpath, cfd, cst, rec, self.store, self.cfg.max_line_bytes,
                    self.cfg.priority, self.cfg.multiline, fmt=fmt)
+        if fmt:
+            t.expected_size = rec.size  # its file's size when last seen: what a break would lose
         t.state = State.ROTATED
         t.rotated_at = time.monotonic() - ROTATE_WAIT
         self.tailers[t.key] = t
@@ -183,8 +193,9 @@ class Recovery:
                     and not self._continue_in_archive(rec, was):
                 self._lose(was, max(0, rec.size - rec.offset), "gone")
                 self.store.update(rec, gone_since=time.time())
-        for was, since in moved:
+        for was, since in moved + self.rewritten:
             self._find_generations(was, since)
+        self.rewritten.clear()
 
     def _find_generations(self, path: str, since: float) -> None:
         """Rotated generations of `path` that appeared unseen: read them (from their

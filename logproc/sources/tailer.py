@@ -314,11 +314,24 @@ class Tailer:
             self.size = max(self.size, self.pos)
             return self.state, False
         self.size = fst.st_size
-        truncated = fst.st_size < self.pos or (
+        # shrank below what we read, or below what a pass saw even if we had not read it yet
+        # (copytruncate while reading waited on the pipeline), or rewritten under our offset
+        truncated = fst.st_size < max(self.pos, self.seen_size) or (
             self.emitted > 0 and fst.st_size >= self.emitted
-            and fingerprint.tail_hash(self.fd, self.emitted) != self.emitted_tail)
+            and fingerprint.tail_hash(self.fd, self.emitted) != self.emitted_tail) or (
+            # other first bytes: rewritten to the same length (copytruncate twice between two
+            # passes; nothing handed out yet, so no hash before an offset to compare; or lines
+            # whose last 64 bytes are alike). One pread of up to 1 KiB per pass.
+            self.record.fp_len > 0
+            and not fingerprint.matches(self.fd, self.record.fp_len, self.record.fp))
         if not truncated:
             self.seen_size = max(self.seen_size, fst.st_size)
+            if self.record.fp_len < fingerprint.FP_BYTES and fst.st_size > self.record.fp_len:
+                # the first bytes identify the content even before we read it: a copy made of
+                # it before we read it (copytruncate) is then recognised
+                fp_len, fp = fingerprint.head(self.fd, fst.st_size)
+                if fp_len > self.record.fp_len:
+                    self.store.update(self.record, fp_len=fp_len, fp=fp)
         if self.state not in (State.ROTATED, State.DELETED):
             if fst.st_nlink == 0:
                 self.state = State.DELETED
