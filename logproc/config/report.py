@@ -1,10 +1,11 @@
 """What a valid config would do, as text for `logproc check`.
 
 Contract: `describe(loaded)` returns the report (ending in a newline): the config file,
-each source (parser, start_at, priority, the files its globs match now), each sink
+each source (parser, start_at, priority, the files its globs match now, compressed ones
+with their format and, when the format says it, their decompressed size), each sink
 (type, path, inputs, format, filters, when_full). What would surprise an operator at run
 time is a `warning:` line, never an error: a glob matching no file, a matched file that
-cannot be read, a source no sink takes, a config file others can change, a state folder
+cannot be read, a path naming a folder, FIFO, device or socket, a source no sink takes, a config file others can change, a state folder
 this user could not create. The whole report goes through `loaded.mask`, and control
 characters in it (a newline or an escape sequence in a file name) are written as escapes.
 It reads the disk (globs) but writes nothing.
@@ -19,7 +20,8 @@ from logproc.config.schema import FileSinkConfig, SinkConfig, SourceConfig
 from logproc.config.suggest import quote
 from logproc.safety import config_file_warnings, inspect_state_dir
 from logproc.sinks.formats import escape_controls
-from logproc.sources.discovery import match_files
+from logproc.sources import compressed
+from logproc.sources.discovery import match_files, special_paths
 
 
 def describe(loaded: LoadedConfig) -> str:
@@ -46,12 +48,32 @@ def _source(name: str, src: SourceConfig) -> list[str]:
         lines.append(f"    exclude: {', '.join(src.exclude)}")
     files = match_files(src.paths, src.exclude)
     lines.append(f"    matches {len(files)} file{'' if len(files) == 1 else 's'}{':' if files else ''}")
-    lines += [f"      {f}" for f in files]
+    lines += [f"      {f}{_compressed(f)}" for f in files]
     # Globs one by one, to name the one that matches nothing among several that do.
     empty = [glob for glob in src.paths if not match_files([glob], src.exclude)]
     lines += [f"    warning: {glob} matches no file" for glob in empty]
     lines += [f"    warning: {f} cannot be read" for f in files if not os.access(f, os.R_OK)]
+    lines += [f"    warning: {path} is {kind}, not a file: it is not read"
+              for path, kind in special_paths(src.paths, src.exclude)]
     return lines
+
+
+def _compressed(path: str) -> str:
+    """" (gzip, 1234 bytes decompressed)" for a compressed file, "" for a plain one."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    try:
+        fmt = compressed.sniff(fd)
+        if fmt is None:
+            return ""
+        size = compressed.size_hint(fd, fmt)
+        return f" ({fmt}{'' if size is None else f', {size} bytes decompressed'})"
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
 
 
 def _sink(name: str, sink: SinkConfig) -> list[str]:

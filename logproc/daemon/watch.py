@@ -78,9 +78,11 @@ class _Waker(FileSystemEventHandler):
 class EventWatcher:
     def __init__(self, sources: list[FileSource]) -> None:
         by_dir: dict[str, list[FileSource]] = defaultdict(list)
+        self.recursive: dict[str, bool] = {}
         for s in sources:
-            for d in watch_dirs(list(s.cfg.paths)):
+            for d, deeper in watch_dirs(list(s.cfg.paths)).items():
                 by_dir[d].append(s)
+                self.recursive[d] = self.recursive.get(d, False) or deeper
         self.by_dir = dict(by_dir)
         self.observer: Any = None
 
@@ -93,7 +95,9 @@ class EventWatcher:
             if not os.path.isdir(d):
                 continue  # appears later: the stat pass finds its files
             try:
-                self.observer.schedule(_Waker(sources), d, recursive=False)
+                # recursive for `logs/**/*.log` (new subfolders too); inotify watches each
+                # subfolder, within fs.inotify.max_user_watches (the stat pass covers the rest)
+                self.observer.schedule(_Waker(sources), d, recursive=self.recursive.get(d, False))
             except OSError as exc:
                 log.warning("cannot watch folder; relying on the stat pass", path=d, error=str(exc))
         self.observer.daemon = True

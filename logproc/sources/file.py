@@ -45,7 +45,7 @@ from logproc.log import get_logger
 from logproc.queue import BatchQueue
 from logproc.sources import compressed, fingerprint, identity
 from logproc.sources.archives import Archives
-from logproc.sources.discovery import match_files
+from logproc.sources.discovery import match_files, special_paths
 from logproc.sources.recovery import Recovery
 from logproc.sources.tailer import ReadStats, State, Tailer, open_file
 
@@ -372,6 +372,9 @@ class FileSource(Recovery, Archives):
             self._discover(path, st, initial and self.fresh_start)
         if initial:
             self._reconcile(set(matched))
+            for path, kind in special_paths(list(self.cfg.paths), list(self.cfg.exclude)):
+                log.warning(f"not a file that can be read line by line: {kind}; left alone",
+                            source=self.name, path=path)
         if not self.once:
             self._prune()
 
