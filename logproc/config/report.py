@@ -6,8 +6,9 @@ with their format and, when the format says it, their decompressed size), each s
 (type, path, inputs, format, filters, when_full). What would surprise an operator at run
 time is a `warning:` line, never an error: a glob matching no file, a matched file that
 cannot be read, a path naming a folder, FIFO, device or socket, a source no sink takes, a
-config file others can change, a state folder this user could not create. The whole report goes through `loaded.mask`, and control
-characters in it (a newline or an escape sequence in a file name) are written as escapes.
+config file others can change, a state folder this user could not create. The whole
+report goes through `loaded.mask`, and control characters in it (a newline or an escape
+sequence in a file name) are written as escapes.
 It reads the disk (globs) but writes nothing.
 """
 
