@@ -124,7 +124,7 @@ def shipped_unit(tmp_path: Path) -> Path:
     unit = tmp_path / "logproc.service"
     text = (REPO / "systemd" / "logproc.service").read_text()
     exe = (os.environ.get("LOGPROC_CMD") or str(Path(sys.executable).with_name("logproc"))).split()[0]
-    unit.write_text(text.replace("/usr/local/bin/logproc", exe))
+    unit.write_text(text.replace("/opt/logproc/bin/logproc", exe))
     return unit
 
 
