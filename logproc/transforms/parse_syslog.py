@@ -1,16 +1,25 @@
 """``parser = "syslog"``: RFC 5424 and RFC 3164 lines, detected line by line.
 
     RFC 5424:  <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA [MSG]
-    RFC 3164:  [<PRI>]Mmm dd hh:mm:ss HOSTNAME TAG[PID]: MSG
-               [<PRI>]2026-11-24T04:00:01.123456+00:00 HOSTNAME TAG[PID]: MSG
+    RFC 3164:  [<PRI>]Mmm dd hh:mm:ss [HOSTNAME] TAG[PID]: MSG
+               [<PRI>]2026-11-24T04:00:01.123456+00:00 [HOSTNAME] TAG[PID]: MSG
                (the second form is what Debian's rsyslog writes to /var/log/syslog today)
 
 Fields, in this order: ``facility`` (name) and ``level`` (from the severity) when the line
 has a PRI, ``hostname``, ``app_name``, ``procid``, ``msgid`` (5424), ``structured_data``
-(5424: SD-ID -> {param: value}, escapes undone), ``message``. NILVALUE ``-`` fields are
-left out. ``timestamp`` is the line's time in UTC; RFC 3164's time has no zone and no year:
-it is read in the source's ``timezone``, in the current year, or the previous one when that
-would put it more than a day in the future (a December line read in January). A leading
+(5424: SD-ID -> {param: value}, escapes undone; blanks between a param's ``=`` and its
+opening quote are allowed, any other malformed param makes a bad line), ``message``.
+NILVALUE ``-`` fields are left out.
+
+RFC 3164: a first word after the time that ends with ``:`` (``haproxy[73411]:``, ``su:``)
+is the TAG of a line without HOSTNAME, which then has no ``hostname`` (as a NILVALUE);
+any other first word is the hostname, and the TAG follows it. A TAG is ``app`` or
+``app[pid]`` (``app_name``, ``procid``), up to 64 characters, followed by ``: ``. When no
+TAG follows the hostname, the rest is the message (``-- MARK --``).
+
+``timestamp`` is the line's time in UTC; RFC 3164's time has no zone and no year: it is
+read in the source's ``timezone``, in the current year, or the previous one when that would
+put it more than a day in the future (a December line read in January). A leading
 UTF-8 BOM in a 5424 MSG is dropped. A line that is neither form is a bad line
 (``not a syslog line``), kept whole.
 
@@ -20,6 +29,7 @@ distinct second and remembered for the next line (files hold many lines per seco
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -34,6 +44,16 @@ SEVERITY_LEVELS = ("critical", "critical", "critical", "error", "warning", "noti
 _MONTHS = {m: i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 _WHY = "not a syslog line"
+
+# One SD-PARAM from the blank before it to its opening quote: PARAM-NAME is an SD-NAME (no
+# blank, "=", "]" or '"'; never empty), so a malformed parameter is a bad line, never a name
+# made of the text around it. Blanks between "=" and the quote are allowed: the RFC has none
+# there, but senders write `eventSource= "Application"` and Vector's syslog parser
+# (syslog_loose: `terminated(tag("="), space0)`, its `parse_structured_data_with_space` test,
+# the `parse_syslog` documentation example) reads it as eventSource = Application. That
+# reading loses nothing and invents nothing, where refusing it would demote the whole entry
+# to a parse_error; nothing else is relaxed.
+_PARAM = re.compile(r' ([^ ="\]]+)=[ \t]*"').match
 
 
 def _pri(text: str) -> tuple[int, int, str] | None:
@@ -57,19 +77,21 @@ def _sd(text: str) -> tuple[dict[str, dict[str, str]], str] | None:
             j += 1
         sd_id, params = text[i + 1:j], {}
         while j < n and text[j] == " ":
-            eq = text.find('="', j + 1)
-            if eq < 0:
+            param = _PARAM(text, j)
+            if param is None:
                 return None
-            name, k, value = text[j + 1:eq], eq + 2, []
-            while k < n and text[k] != '"':
-                if text[k] == "\\" and k + 1 < n and text[k + 1] in '"\\]':
-                    k += 1
-                value.append(text[k])
-                k += 1
-            if k >= n:
+            k = param.end()
+            end = text.find('"', k)
+            if end < 0:
                 return None
-            params[name] = "".join(value)
-            j = k + 1
+            if text.find("\\", k, end) < 0:  # no escape: the first quote closes the value
+                value = text[k:end]
+            else:
+                value, end = _escaped_value(text, k)
+                if end < 0:
+                    return None
+            params[param.group(1)] = value
+            j = end + 1
         if j >= n or text[j] != "]" or not sd_id:
             return None
         out[sd_id] = params
@@ -77,6 +99,18 @@ def _sd(text: str) -> tuple[dict[str, dict[str, str]], str] | None:
     if not out:
         return None
     return out, text[i:]
+
+
+def _escaped_value(text: str, k: int) -> tuple[str, int]:
+    """The PARAM-VALUE from ``k`` with ``\\"``, ``\\\\``, ``\\]`` undone (other backslashes
+    kept), and the index of its closing quote (-1: none)."""
+    n, value = len(text), []
+    while k < n and text[k] != '"':
+        if text[k] == "\\" and k + 1 < n and text[k + 1] in '"\\]':
+            k += 1
+        value.append(text[k])
+        k += 1
+    return "".join(value), (k if k < n else -1)
 
 
 def build_syslog_parser(name: str, host: str, tz: tzinfo | None) -> Parser:
@@ -192,22 +226,32 @@ def _rfc3164(fields: Entry, rest: str, tz: tzinfo | None, now: float, time3164: 
         ts = time3164(stamp, now) if len(stamp) == 15 and rest else None
     if ts is None:
         return None
-    hostname, sep, rest = rest.partition(" ")
-    if not sep or not hostname:
-        return None
-    tag, colon, message = rest.partition(": ")
     entry: Entry = {"timestamp": ts}
     if "level" in fields:
         entry["level"] = fields.pop("level")
-    if colon and tag and " " not in tag and len(tag) <= 64:
-        app, bracket, pid = tag.partition("[")
-        entry["message"] = message
-        out = {**fields, "hostname": hostname, "app_name": app}
-        if bracket and pid.endswith("]"):
-            out["procid"] = pid[:-1]
-    else:  # no TAG: the rest is the message
-        entry["message"] = rest
-        out = {**fields, "hostname": hostname}
-    entry.update(out)
+    first, sep, rest = rest.partition(" ")
+    hostname: str | None = first
+    if first[-1:] == ":" and 1 < len(first) <= 65:
+        # `TAG:` or `TAG[PID]:` right after the time: the line has no HOSTNAME (haproxy and
+        # other programs writing to a local socket; files written from such lines). A
+        # hostname does not end with a colon (rsyslog, likewise, takes a first word holding a
+        # character no hostname has for the TAG); a word without one is still the hostname.
+        tag, message, hostname = first[:-1], rest, None
+    elif not sep or not first:
+        return None
+    else:
+        tag, colon, message = rest.partition(": ")
+        if not colon or not tag or " " in tag or len(tag) > 64:  # no TAG: the rest is the message
+            entry["message"] = rest
+            entry.update(fields)
+            entry["hostname"] = first
+            return entry
+    entry["message"] = message
+    entry.update(fields)
+    if hostname is not None:
+        entry["hostname"] = hostname
+    app, bracket, pid = tag.partition("[")
+    entry["app_name"] = app
+    if bracket and pid.endswith("]"):
+        entry["procid"] = pid[:-1]
     return entry
-

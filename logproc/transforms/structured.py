@@ -10,8 +10,9 @@ Given the parser's mapping for a line, the entry is built as:
 - ``level``: the first level key present (``level``, ``severity``, ``lvl``, ``loglevel``),
   consumed and normalised (:mod:`.levels`); a null value means no level.
 - ``message``: ``message``, else ``msg`` (consumed), else the whole line, as decoded text.
-- the remaining fields in the parser's order, ``host`` renamed ``hostname``, ``source`` and
-  ``file`` dropped (the metadata says which source and file), then the metadata.
+- the remaining fields in the parser's order, ``host``, ``source`` and ``file`` renamed in
+  place so that the metadata keeps its names and meaning (``hostname``, ``source_field``,
+  ``file_field``: the rule is in :mod:`.base`), then the metadata.
 
 A line the parser refuses becomes a bad entry (``parse_error``), never a dropped line.
 

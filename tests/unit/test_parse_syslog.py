@@ -50,6 +50,29 @@ def test_rfc5424_structured_data_with_escapes_and_two_elements() -> None:
     assert entry["msgid"] == "ID47" and "procid" not in entry
 
 
+def test_rfc5424_blank_after_equals_is_read_as_the_param() -> None:
+    """`eventSource= "Application"` is read as eventSource = Application, as Vector reads it."""
+    entry, bad = parse(b'<165>1 2003-10-11T22:14:15.003Z host app - ID47 [exampleSDID@32473 iut="3" '
+                       b'eventSource= "Application" eventID="1011"] msg')
+    assert bad == 0
+    assert entry == {"timestamp": "2003-10-11T22:14:15.003Z", "level": "notice", "message": "msg",
+                     "facility": "local4", "hostname": "host", "app_name": "app", "msgid": "ID47",
+                     "structured_data": {"exampleSDID@32473": {"iut": "3", "eventSource": "Application",
+                                                               "eventID": "1011"}}, **META}
+    assert list(entry["structured_data"]["exampleSDID@32473"]) == ["iut", "eventSource", "eventID"]
+
+
+@pytest.mark.parametrize("sd", [b'[id a ="b"]', b'[id a=b c="d"]', b'[id  a="b"]', b'[id a"b="c"]',
+                                b'[id ="b"]'])
+def test_rfc5424_malformed_param_is_a_bad_line_not_an_invented_name(sd: bytes) -> None:
+    """A param that is not NAME=[blanks]"VALUE" makes a bad line, kept whole."""
+    line = b"<14>1 2003-10-11T22:14:15Z host app - - " + sd + b" msg"
+    entry, bad = parse(line)
+    assert bad == 1
+    assert entry == {"timestamp": "2026-11-24T04:39:00Z", "message": line.decode(), **META,
+                     "parse_error": "not a syslog line"}
+
+
 def test_rfc5424_without_message_and_without_time() -> None:
     entry, bad = parse(b"<14>1 - host app - - [id@1 a=\"b\"]")
     assert bad == 0
@@ -81,6 +104,65 @@ def test_debian_syslog_file_lines(line: bytes, fields: dict) -> None:
     entry, bad = parse(line)
     assert bad == 0
     assert entry == {**fields, **META}
+
+
+@pytest.mark.parametrize(("line", "items"), [
+    (b"<133>Jun 13 16:33:35 haproxy[73411]: msg",
+     [("timestamp", "2026-06-13T16:33:35Z"), ("level", "notice"), ("message", "msg"),
+      ("facility", "local0"), ("app_name", "haproxy"), ("procid", "73411")]),
+    (b"Jun 13 16:33:35 haproxy[73411]: msg",
+     [("timestamp", "2026-06-13T16:33:35Z"), ("message", "msg"), ("app_name", "haproxy"),
+      ("procid", "73411")]),
+])
+def test_rfc3164_without_hostname(line: bytes, items: list) -> None:
+    """`TAG[PID]:` right after the time (haproxy to a local socket) means no hostname."""
+    entry, bad = parse(line)
+    assert bad == 0
+    assert list(entry.items()) == [*items, *META.items()]
+
+
+@pytest.mark.parametrize(("line", "fields"), [
+    (b"Jun 13 16:33:35 su: (to root) alice on pts/0",
+     {"timestamp": "2026-06-13T16:33:35Z", "message": "(to root) alice on pts/0", "app_name": "su"}),
+    (b"2026-06-13T16:33:35.5+00:00 haproxy[73411]: msg",
+     {"timestamp": "2026-06-13T16:33:35.500Z", "message": "msg", "app_name": "haproxy",
+      "procid": "73411"}),
+    (b"<133>Jun 13 16:33:35 haproxy[73411]:",
+     {"timestamp": "2026-06-13T16:33:35Z", "level": "notice", "message": "", "facility": "local0",
+      "app_name": "haproxy", "procid": "73411"}),
+])
+def test_rfc3164_without_hostname_other_forms(line: bytes, fields: dict) -> None:
+    """`TAG:` without PID, the RFC 3339 time, and an empty message: still no hostname."""
+    entry, bad = parse(line)
+    assert bad == 0
+    assert entry == {**fields, **META}
+
+
+@pytest.mark.parametrize(("line", "fields"), [
+    (b"Jun 13 16:33:35 web-1 sshd[12]: Accepted publickey for root from 192.0.2.7 port 50000 ssh2",
+     {"timestamp": "2026-06-13T16:33:35Z", "message": "Accepted publickey for root from 192.0.2.7 "
+      "port 50000 ssh2", "hostname": "web-1", "app_name": "sshd", "procid": "12"}),
+    (b"<133>Jun 13 16:33:35 haproxy haproxy[73411]: msg",
+     {"timestamp": "2026-06-13T16:33:35Z", "level": "notice", "message": "msg", "facility": "local0",
+      "hostname": "haproxy", "app_name": "haproxy", "procid": "73411"}),
+    (b"Jun 13 16:33:35 haproxy started: ok",
+     {"timestamp": "2026-06-13T16:33:35Z", "message": "ok", "hostname": "haproxy",
+      "app_name": "started"}),
+    (b"Jun 13 16:33:35 haproxy -- MARK --",
+     {"timestamp": "2026-06-13T16:33:35Z", "message": "-- MARK --", "hostname": "haproxy"}),
+])
+def test_rfc3164_first_word_without_colon_is_the_hostname(line: bytes, fields: dict) -> None:
+    """A first word not ending in `:` is the hostname, even one that reads like a program name."""
+    entry, bad = parse(line)
+    assert bad == 0
+    assert entry == {**fields, **META}
+
+
+def test_structured_data_params_named_like_the_metadata_stay_nested() -> None:
+    """Syslog has no field named `source` or `file`: such SD params stay in structured_data."""
+    entry, _ = parse(b'<14>1 2003-10-11T22:14:15Z host app - - [origin@1 source="x" file="y"] m')
+    assert entry["structured_data"] == {"origin@1": {"source": "x", "file": "y"}}
+    assert [(key, entry[key]) for key in ("source", "file", "host")] == list(META.items())
 
 
 def test_rfc3164_time_is_read_in_the_source_zone() -> None:

@@ -152,10 +152,21 @@ class TestJson:
         ]
 
     def test_host_source_file_fields(self, json_parser: Any) -> None:
-        """`host` becomes `hostname` in its place; `source` and `file` give way to the metadata."""
+        """`host`, `source`, `file` become `hostname`, `source_field`, `file_field` in place."""
         line = b'{"message":"m","host":"db-1","port":5432,"source":"x","file":"y"}'
         assert one(json_parser, line) == [
-            ("timestamp", READ_TS), ("message", "m"), ("hostname", "db-1"), ("port", 5432), *META,
+            ("timestamp", READ_TS), ("message", "m"), ("hostname", "db-1"), ("port", 5432),
+            ("source_field", "x"), ("file_field", "y"), *META,
+        ]
+
+    def test_moved_name_already_taken(self, json_parser: Any) -> None:
+        """When the line also has the new name, both values are kept: `_field` is appended."""
+        line = (b'{"msg":"m","host":"a","hostname":"b","source":{"k":1},"source_field":"c",'
+                b'"source_field_field":"d","file":null}')
+        assert one(json_parser, line) == [
+            ("timestamp", READ_TS), ("message", "m"), ("host_field", "a"), ("hostname", "b"),
+            ("source_field_field_field", {"k": 1}), ("source_field", "c"),
+            ("source_field_field", "d"), ("file_field", None), *META,
         ]
 
     def test_invalid_utf8_inside_a_string(self, json_parser: Any) -> None:
@@ -226,6 +237,20 @@ class TestLogfmt:
             ("status", "200"), ("bytes", "13"), *META,
         ]
 
+    def test_source_file_host_keys(self, logfmt_parser: Any) -> None:
+        """A line's own `source`, `file` and `host` keep their values under the moved names."""
+        line = b'msg=m source=billing file=main.go:42 host=db-1'
+        assert one(logfmt_parser, line) == [
+            ("timestamp", READ_TS), ("message", "m"), ("source_field", "billing"),
+            ("file_field", "main.go:42"), ("hostname", "db-1"), *META,
+        ]
+
+    def test_quoted_key(self, logfmt_parser: Any) -> None:
+        """A quoted key is the key, `=` and blanks included."""
+        assert one(logfmt_parser, b'"a=b"=c "a b"=1 msg=m') == [
+            ("timestamp", READ_TS), ("message", "m"), ("a=b", "c"), ("a b", "1"), *META,
+        ]
+
     def test_numeric_level(self, logfmt_parser: Any) -> None:
         """A numeric level string is normalised."""
         assert one(logfmt_parser, b"level=50 msg=x") == [
@@ -282,6 +307,34 @@ class TestLogfmtGrammar:
         """`k=""` is the empty string."""
         assert parse_logfmt('k="" j=1') == {"k": "", "j": "1"}
 
+    def test_quoted_key(self) -> None:
+        """A quoted run right before `=` is the key; the line is not cut inside it."""
+        assert list(parse_logfmt('"a=b"=c x=1').items()) == [("a=b", "c"), ("x", "1")]
+        assert list(parse_logfmt('"a b"=1').items()) == [("a b", "1")]
+
+    def test_quoted_key_with_escapes_and_quoted_value(self) -> None:
+        """A quoted key is unescaped like a value; its value may be quoted too."""
+        assert list(parse_logfmt(r'"say \"hi\""="x y" k=v').items()) == [('say "hi"', "x y"), ("k", "v")]
+
+    @pytest.mark.parametrize(("line", "items"), [
+        ('"unterminated=1', [('"unterminated', "1")]),
+        ('"unterminated=1 x=2', [('"unterminated', "1 x=2")]),
+        ('"k" a=1', [('"k"', True), ("a", "1")]),
+        ('""=x a=1', [('""', "x"), ("a", "1")]),
+        ('"a"b=c', [('"a"b', "c")]),
+    ])
+    def test_not_a_quoted_key(self, line: str, items: list[tuple[str, Any]]) -> None:
+        """Unterminated, bare, empty, or not followed by `=`: read as before, quote included."""
+        assert list(parse_logfmt(line).items()) == items
+
+    def test_ordinary_lines_unchanged(self) -> None:
+        """Unquoted keys, quoted values, bare keys: as before."""
+        line = 'ts=2024-05-01T00:00:00Z level=info msg="a=b c" path=/x debug k= q="\\"x\\""'
+        assert list(parse_logfmt(line).items()) == [
+            ("ts", "2024-05-01T00:00:00Z"), ("level", "info"), ("msg", "a=b c"), ("path", "/x"),
+            ("debug", True), ("k", ""), ("q", '"x"'),
+        ]
+
     def test_no_pairs_raises(self) -> None:
         """Bare words only: ValueError."""
         with pytest.raises(ValueError, match="no key=value pairs"):
@@ -332,6 +385,15 @@ class TestRegex:
         assert one(parser, line) == [
             ("timestamp", READ_TS), ("message", line.decode()), ("status", "503"),
             ("hostname", "lb-2"), *META,
+        ]
+
+    def test_source_and_file_groups(self) -> None:
+        """Groups named `source` and `file` keep their values under the moved names."""
+        parser = build_regex_parser(
+            "app", "web-1", UTC, r"^(?P<file>\S+):(?P<line>\d+) \[(?P<source>\w+)\] (?P<message>.*)$")
+        assert one(parser, b"main.go:42 [billing] charge failed") == [
+            ("timestamp", READ_TS), ("message", "charge failed"), ("file_field", "main.go"),
+            ("line", "42"), ("source_field", "billing"), *META,
         ]
 
 
@@ -527,6 +589,8 @@ class TestLogfmtTokenizers:
     @settings(max_examples=300, deadline=None, database=None)
     @given(st.text(alphabet='ab= "\t\\', max_size=30))
     def test_split_and_regex_agree(self, text: str) -> None:
-        """The split-on-quotes tokenizer cuts the same tokens as the regex one."""
+        """The split-on-quotes tokenizer cuts the regex one's tokens and flags a leading quote."""
         assume('\\"' not in text)
-        assert _split_quoted(text) == _TOKENS(text)
+        tokens, keyed = _split_quoted(text)
+        assert tokens == _TOKENS(text)
+        assert keyed == any(token.startswith('"') for token in tokens)
