@@ -53,7 +53,7 @@ class Archives:
     cfg: SourceConfig
     store: CheckpointStore
     tailers: dict[str, Tailer]
-    skipped: set[str]
+    skipped: dict[str, tuple[int, int]]  # key -> (size, mtime_ns) of archives not to read again
     finished: dict[str, int]
     stats: ReadStats
 
@@ -133,9 +133,23 @@ class Archives:
     def _no_reading(self, fd: int, key: str, path: str = "", why: str = "") -> Tailer | None:
         """Nothing to read in this archive: close it, and do not look at it again."""
         log.debug("archive not read", source=self.name, path=path, reason=why)
+        self._skip(key, os.fstat(fd))
         os.close(fd)
-        self.skipped.add(key)
         return None
+
+    def _skip(self, key: str, st: os.stat_result) -> None:
+        """Never look at this archive again (an archive does not change; a new file that reuses
+        its inode has another size or time, and is looked at: `_is_skipped`)."""
+        self.skipped[key] = (st.st_size, st.st_mtime_ns)
+
+    def _is_skipped(self, key: str, st: os.stat_result) -> bool:
+        mark = self.skipped.get(key)
+        if mark is None:
+            return False
+        if mark == (st.st_size, st.st_mtime_ns):
+            return True
+        del self.skipped[key]  # the inode holds another file now
+        return False
 
     def _displace(self, rec: FileCheckpoint, path: str) -> None:
         """`rec`'s inode holds another file now: continue `rec` in a copy or an archive of
@@ -171,7 +185,7 @@ class Archives:
         """`rec`'s file is gone: read the rest of its content from an archive of it in the
         same folder, if there is one (compressed after rotation)."""
         for path, st in identity.entries(os.path.dirname(near)):
-            if fingerprint.file_key(st) in self.tailers or fingerprint.file_key(st) in self.skipped:
+            if fingerprint.file_key(st) in self.tailers or self._is_skipped(fingerprint.file_key(st), st):
                 continue
             try:
                 fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -203,11 +217,13 @@ class Archives:
         self._lose(t.path, lost, "corrupt")
         t.archive_done = True
         self.store.update(t.record, size=t.pos, csize=csize)
-        self.skipped.add(t.key)
+        if t.fd is not None:
+            self._skip(t.key, os.fstat(t.fd))
         self._retire(t)
 
     def _archive_read(self, t: Tailer) -> None:
         """`t`'s archive is read to its end: record its size (a later run skips it) and never
         look at it again in this one."""
         self.store.update(t.record, size=t.pos)
-        self.skipped.add(t.key)
+        if t.fd is not None:
+            self._skip(t.key, os.fstat(t.fd))

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 STAT_INTERVAL = 1.0  # seconds between guaranteed stat passes
 BLOCKED_WAKE = 0.25  # seconds between looks at events while the queue is full
 RETENTION = 24 * 3600.0  # seconds a checkpoint outlives its vanished file
+ARCHIVE_CHECK = 60.0  # seconds between looks at whether archives read earlier still exist
 
 log = get_logger("source")
 
@@ -95,7 +96,8 @@ class FileSource(Recovery, Archives):
         self.deferred: dict[str, float] = {}  # path -> first seen, for files that look like a copy
         self.rewritten: list[tuple[str, float]] = []  # see `Recovery._recover_from_copy`
         self._folder_marks: dict[str, tuple[int, float]] = {}  # folder -> (mtime, when seen)
-        self.skipped: set[str] = set()  # keys not to look at again (archives read already)
+        self._next_archive_check = 0.0
+        self.skipped: dict[str, tuple[int, int]] = {}  # archives read already (see `Archives._skip`)
         self.failed: dict[str, str] = {}  # path -> last error logged (log once per cause)
         self.read_errors = 0  # files that could not be read (`--once` exits 1)
         self.pending: deque[Batch] = deque()  # read, not yet queued: the queue was full
@@ -367,7 +369,7 @@ class FileSource(Recovery, Archives):
                     known.state = State.READING
                     self.store.update(known.record, path=path)
                 continue
-            if key in self.skipped:
+            if self._is_skipped(key, st):
                 continue
             self._discover(path, st, initial and self.fresh_start)
         if initial:
@@ -563,9 +565,23 @@ class FileSource(Recovery, Archives):
             rec = self.store.get(key)
             if rec is None or rec.offset >= pos:
                 del self.finished[key]
+        check_archives = now >= self._next_archive_check
+        if check_archives:
+            self._next_archive_check = now + ARCHIVE_CHECK
         for rec in self.store.records():
-            if rec.source == self.name and rec.gone_since and now - rec.gone_since > RETENTION:
+            if rec.source != self.name:
+                continue
+            if rec.gone_since and now - rec.gone_since > RETENTION:
                 self.store.remove(rec)
+            elif check_archives and rec.fmt and not rec.gone_since and rec.key not in self.tailers:
+                # an archive read earlier: once deleted (logrotate's `rotate N`), its
+                # checkpoint goes after RETENTION like any file's
+                try:
+                    here = fingerprint.file_key(os.stat(rec.path)) == rec.key
+                except OSError:
+                    here = False
+                if not here:
+                    self.store.update(rec, gone_since=now)
 
     def _fail(self, path: str, what: str, exc: OSError) -> None:
         cause = f"{what}: {exc.strerror or exc}"

@@ -54,7 +54,10 @@ def find_copy(folder: str, fp_len: int, fp: str, offset: int, tail: str,
               exclude: set[str]) -> tuple[str, int, os.stat_result, str | None] | None:
     """An open copy of a file whose first `fp_len` bytes hash to `fp` and whose bytes before
     `offset` hash to `tail`, and its compression format (None: plain); files whose key is in
-    `exclude` are skipped."""
+    `exclude` are skipped. Nothing is a copy of content known by nothing (no fingerprint
+    and no offset): any file would match."""
+    if not fp_len and not offset:
+        return None
     for path, st in entries(folder):
         if fingerprint.file_key(st) in exclude:
             continue

@@ -37,12 +37,14 @@ class Recovery:
     store: CheckpointStore
     tailers: dict[str, Tailer]
     deferred: dict[str, float]
-    skipped: set[str]
+    skipped: dict[str, tuple[int, int]]
     started_wall: float
     rewritten: list[tuple[str, float]]  # (path, last delivery) of files copytruncated while stopped
 
     if TYPE_CHECKING:
         def _continue_in_archive(self, rec: FileCheckpoint, near: str) -> bool: ...
+
+        def _is_skipped(self, key: str, st: os.stat_result) -> bool: ...
 
         def _discover(self, path: str, st: os.stat_result, initial: bool,
                       rotated: bool = False) -> Tailer | None: ...
@@ -202,7 +204,7 @@ class Recovery:
         checkpoint if they have one, else from the start)."""
         for gpath, st in identity.generations(path, since):
             key = fingerprint.file_key(st)
-            if key in self.tailers or key in self.skipped:
+            if key in self.tailers or self._is_skipped(key, st):
                 continue
             log.info("found rotated generation", source=self.name, path=gpath)
             self._discover(gpath, st, initial=False, rotated=True)

@@ -256,8 +256,9 @@ class Tailer:
     def flush_partial(self, stats: ReadStats) -> Batch | None:
         """At the end of a `--once` run: hand out the unterminated last line."""
         split = self.splitter.flush()
-        if not split.lines:
-            return None
+        stats.empty += split.empty
+        stats.pieces += split.pieces
+        # with no line (blank lines, a lone `\r`) the batch still moves the checkpoint to `pos`
         return self._batch(split.lines, split.parts, self.pos, stats, self.tail_bytes)
 
     def flush_entry(self, stats: ReadStats) -> Batch | None:
@@ -266,9 +267,8 @@ class Tailer:
             return None
         split = self.splitter.flush_entry()
         stats.empty += split.empty
-        if not split.lines:
-            return None
-        return self._batch(split.lines, None, self.pos - self.splitter.pending, stats)
+        stats.pieces += split.pieces
+        return self._batch(split.lines, split.parts, self.pos - self.splitter.pending, stats)
 
     @property
     def entry_due(self) -> float:
@@ -353,7 +353,7 @@ class Tailer:
         self.record = record
         self.pos = self.emitted = record.offset
         self.emitted_tail = record.tail_hash
-        self.seen_size = self.size
+        self.seen_size = 0  # the next pass sees the new content's size (`size` is the old one's)
         self.tail_bytes = None
         self.splitter.reset()
         if self.state in (State.EOF, State.SUSPENDED):

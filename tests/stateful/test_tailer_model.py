@@ -6,8 +6,12 @@ against logproc and checks what it delivers against a model of what was written:
 - actions: write N numbered lines; write a partial line, then later its rest; rotate
   (rename to `NAME.log.K` in the same folder, a name the glob does not match, sometimes with
   late writes through the old descriptor, then create); copytruncate (copy to `NAME.log.K`,
-  truncate); truncate in place; delete; create a file (a new name or a deleted one's);
-  stop logproc gracefully or by a crash, and start it again; pause; wait for delivery.
+  truncate); compress a rotated generation (gzip, xz, bzip2 or zstd into `NAME.log.K.gz`…,
+  the plain file deleted, as logrotate's `compress` does), and delete an archive once its
+  lines are delivered (logrotate's `rotate N`); truncate in place; delete; create a file (a
+  new name or a deleted one's); a sink outage (the sink refuses to write while files are
+  written, rotated, copied and compressed, then writes again); stop logproc gracefully or by
+  a crash, and start it again; pause; wait for delivery.
 - the model is exact: every complete line written arrives, byte for byte, and nothing
   else; no line arrives twice unless a crash happened after it was written. No line is
   ever excused. A fault whose outcome would otherwise depend on timing is preceded by a
@@ -35,7 +39,10 @@ LOGPROC_MODEL_PROCESS_EXAMPLES (10), LOGPROC_MODEL_WAIT (seconds a line may take
 
 from __future__ import annotations
 
+import bz2
 import contextlib
+import gzip
+import lzma
 import os
 import re
 import shutil
@@ -64,6 +71,7 @@ from hypothesis.stateful import (
 
 from logproc.config import load_text
 from logproc.daemon.supervisor import Supervisor
+from logproc.sources.compressed import zstd
 from logproc.testing import Daemon, LogWriter, check_sequence, wait_for
 
 EXAMPLES = int(os.environ.get("LOGPROC_MODEL_EXAMPLES", "300"))
@@ -72,6 +80,7 @@ PROCESS_EXAMPLES = int(os.environ.get("LOGPROC_MODEL_PROCESS_EXAMPLES", "10"))
 WAIT = float(os.environ.get("LOGPROC_MODEL_WAIT", "5"))
 MAX_LIVE = 4  # files under the glob at once
 LINE = re.compile(rb"seq=(\d+) ")
+COMPRESS = {".gz": gzip.compress, ".xz": lzma.compress, ".bz2": bz2.compress, ".zst": zstd.compress}
 EXERCISED: Counter[str] = Counter()  # steps run, by kind: the faults must really happen
 
 CONFIG = """\
@@ -115,6 +124,8 @@ class InProcess:
 
     def __init__(self, config: Path) -> None:
         self.config = config
+        self.gate = threading.Event()
+        self.gate.set()
         self.sup: Supervisor | None = None
         self._pipe: list[tuple[int, int]] = []
         self.read_failures = 0
@@ -126,8 +137,18 @@ class InProcess:
     def start(self) -> None:
         self.sup = Supervisor(load_text(self.config.read_text(), self.config))
         self._pipe = _signal_pipe(self.sup)
+        sink = self.sup.topo.runners["out"].sink
+        write, gate = sink.write, self.gate
+
+        def gated(deliveries: list) -> None:  # a destination that stops answering
+            gate.wait()
+            write(deliveries)
+
+        sink.write = gated  # type: ignore[method-assign]
         self.sup.start()
         self.read_failures += self.sup.topo.store.read_failures
+
+
 
     def stop(self) -> int:
         assert self.sup is not None
@@ -162,12 +183,15 @@ class InProcess:
                     os.close(fd)
 
     def close(self) -> None:
+        self.gate.set()
         if self.sup is not None:
             self.kill()
 
 
 class Subprocess:
     """The real `logproc run`: stop = SIGTERM, kill = SIGKILL."""
+
+    gate = None  # no outage seam in the real command
 
     def __init__(self, config: Path) -> None:
         self.config = config
@@ -247,6 +271,8 @@ class TailerModel(RuleBasedStateMachine):
         self.out_rest = b""
         self.problems: list[str] = []
         self.steps: list[str] = []  # what this example did so far, for failure messages
+        self.rotated: dict[Path, set[int]] = {}  # plain rotated generations -> lines in them
+        self.archives: dict[Path, set[int]] = {}  # compressed generations -> lines in them
 
     def _step(self, text: str) -> None:
         self.steps.append(f"{len(self.steps)}: {text}")
@@ -479,8 +505,11 @@ class TailerModel(RuleBasedStateMachine):
         self._finish_partial(f)
         target = self._target(f)
         os.rename(f.path, target)
+        self.rotated[target] = set(f.content_seqs)
         if f.seen:
+            before = self.next_seq
             self._write(f, late, current=False, where=f"late write to {target.name}")
+            self.rotated[target] |= set(range(before, self.next_seq))
         f.writer.close()
         f.writer = LogWriter(f.path)
         self._step(f"rotate {f.name} to {target.name} with {late if f.seen else 0} late lines"
@@ -497,6 +526,7 @@ class TailerModel(RuleBasedStateMachine):
         self._finish_partial(f)
         target = self._target(f)
         f.writer.copytruncate(target)
+        self.rotated[target] = set(f.content_seqs)
         self._step(f"copytruncate {f.name} to {target.name}" + ("" if self.runner.running else " (stopped)"))
         f.history.append(f"copytruncate to {target.name}" + (" while stopped" if not self.runner.running else ""))
         self._new_content(f)  # what it held is in the copy now
@@ -530,6 +560,68 @@ class TailerModel(RuleBasedStateMachine):
         f.writer.close()
         del self.files[f.name]
         self.deleted.append(f.name)
+
+    @precondition(lambda self: self.rotated)
+    @rule(i=st.integers(0, 7), suffix=st.sampled_from(sorted(COMPRESS)))
+    def compress(self, i: int, suffix: str) -> None:
+        """logrotate's `compress`: a rotated generation becomes an archive, the plain file is
+        deleted. Its unread lines are read from logproc's open descriptor, or from the
+        archive, from the checkpoint's offset (stopped), or whole (a generation never seen)."""
+        target = sorted(self.rotated)[i % len(self.rotated)]
+        seqs = self.rotated.pop(target)
+        archive = target.with_name(target.name + suffix)
+        data = COMPRESS[suffix](target.read_bytes())
+        tmp = archive.with_name(archive.name + ".tmp~")  # written aside, renamed: a whole archive
+        tmp.write_bytes(data)
+        os.rename(tmp, archive)
+        os.unlink(target)
+        self.archives[archive] = seqs
+        self._step(f"compress {target.name} to {archive.name}" + ("" if self.runner.running else " (stopped)"))
+
+    @precondition(lambda self: self.archives)
+    @rule(i=st.integers(0, 7))
+    def delete_archive(self, i: int) -> None:
+        """logrotate's `rotate N`: the oldest archive goes, once its lines are delivered."""
+        archive = sorted(self.archives)[i % len(self.archives)]
+        seqs = self.archives.pop(archive)
+        if seqs & self.undelivered:
+            if not self.runner.running:
+                self.archives[archive] = seqs  # it would lose lines: keep it for now
+                return
+            self._wait(lambda: not (seqs & self.undelivered), f"the lines of {archive.name}",
+                       lambda: seqs & self.undelivered)
+        os.unlink(archive)
+        self._step(f"delete archive {archive.name}")
+
+    @precondition(lambda self: self.runner.running and self.runner.gate is not None and self.files)
+    @rule(ops=st.lists(st.tuples(st.sampled_from(["write", "rotate", "copytruncate", "compress", "partial"]),
+                                 st.integers(0, 7), st.integers(1, 30)), min_size=1, max_size=6),
+          ms=st.integers(0, 30))
+    def outage(self, ops: list[tuple[str, int, int]], ms: int) -> None:
+        """The sink stops writing (the queue fills, reading waits) while files are written,
+        rotated, copied and compressed; then it writes again. Rotations and copies of files
+        whose current content logproc has surely seen only (no wait for delivery here)."""
+        gate = self.runner.gate
+        assert gate is not None
+        gate.clear()
+        self._step(f"outage begins ({len(ops)} operations, then {ms} ms)")
+        try:
+            for kind, i, n in ops:
+                f = list(self.files.values())[i % len(self.files)]
+                if kind == "write":
+                    self._finish_partial(f)
+                    self._write(f, n)
+                    self._step(f"  write {n} lines to {f.name} (outage)")
+                elif kind == "partial":
+                    self.write_partial(i, n % 4, n)
+                elif kind == "compress" and self.rotated:
+                    self.compress(i, sorted(COMPRESS)[n % len(COMPRESS)])
+                elif kind in ("rotate", "copytruncate") and f.seen:
+                    getattr(self, kind)(list(self.files).index(f), *([n % 4] if kind == "rotate" else []))
+            time.sleep(ms / 1000)
+        finally:
+            gate.set()
+            self._step("outage ends")
 
     @precondition(lambda self: self.runner.running)
     @rule(crash=st.booleans(), settle=st.booleans())
@@ -566,7 +658,7 @@ class TailerModel(RuleBasedStateMachine):
             f.history.append("start")
 
     @precondition(lambda self: self.runner.running)
-    @rule(ms=st.integers(0, 40))
+    @rule(ms=st.integers(0, 20))
     def pause(self, ms: int) -> None:
         self._step(f"pause {ms} ms")
         time.sleep(ms / 1000)
@@ -626,8 +718,9 @@ def _settings(examples: int, steps: int) -> settings:
 def test_tailer_model_in_process() -> None:
     EXERCISED.clear()
     run_state_machine_as_test(TailerModel, settings=_settings(EXAMPLES, STEPS))
-    faults = {"rotate", "copytruncate", "truncate", "delete"}
-    wanted = faults | {f"{f} (stopped)" for f in faults} | {"crash", "graceful", "partial", "finish", "create"}
+    faults = {"rotate", "copytruncate", "truncate", "delete", "compress"}
+    wanted = faults | {f"{f} (stopped)" for f in faults} | {"crash", "graceful", "partial", "finish", "create",
+                                                           "outage"}
     assert wanted <= EXERCISED.keys(), f"never exercised: {wanted - EXERCISED.keys()}"
 
 
