@@ -33,6 +33,7 @@ from logproc.log import get_logger
 
 FORMAT_VERSION = 1
 FILE_NAME = "checkpoints.json"
+MAX_ORPHANS = 512  # records set aside kept at most (each a few hundred bytes per commit)
 
 log = get_logger("checkpoints")
 
@@ -71,6 +72,10 @@ class CheckpointStore:
         self.path = self.state_dir / FILE_NAME
         self._lock = threading.Lock()
         self._records: dict[str, FileCheckpoint] = {}
+        # records displaced from the index by another file under their inode (the inode was
+        # freed by a deletion and reused: logrotate's archive, a copy): kept, marked gone, so
+        # that an archive of their content can still continue them (see `put`)
+        self._orphans: list[FileCheckpoint] = []
         self.acked: dict[str, int] = {}  # source -> bytes acknowledged by this process
         self._dirty = False
         self._commit_lock = threading.Lock()  # one writer of the files at a time
@@ -87,7 +92,7 @@ class CheckpointStore:
             except FileNotFoundError:
                 continue
             try:
-                self._records = _decode(raw)
+                self._records, self._orphans = _decode(raw)
             except (ValueError, KeyError, TypeError) as exc:
                 self.read_failures += 1
                 log.error("checkpoint file is corrupt, trying the previous one",
@@ -96,7 +101,7 @@ class CheckpointStore:
             if candidate != self.path:
                 log.warning("using previous checkpoint generation", path=str(candidate))
             return
-        self._records = {}
+        self._records, self._orphans = {}, []
 
     # -- access ------------------------------------------------------------------------
     # Records are objects: a batch holds the record it will advance, so an acknowledgement
@@ -107,9 +112,10 @@ class CheckpointStore:
         return self._records.get(key)
 
     def put(self, record: FileCheckpoint) -> None:
-        """Index `record` under its key (replacing any record of that key)."""
+        """Index `record` under its key. A record of another file that held the key is
+        kept aside, marked gone (`records()` still lists it, `get()` no longer finds it)."""
         with self._lock:
-            self._records[record.key] = record
+            self._index(record)
             self._mark()
 
     def remove(self, record: FileCheckpoint) -> None:
@@ -117,22 +123,44 @@ class CheckpointStore:
             if self._records.get(record.key) is record:
                 del self._records[record.key]
                 self._mark()
+            self._unorphan(record)
 
     def records(self) -> list[FileCheckpoint]:
+        """Every record: those indexed by their key, then those set aside."""
         with self._lock:
-            return list(self._records.values())
+            return [*self._records.values(), *self._orphans]
 
     def update(self, record: FileCheckpoint, **changes: Any) -> None:
-        """Change fields of a record consistently with a concurrent commit."""
+        """Change fields of a record consistently with a concurrent commit. A record set
+        aside that gets a new identity (`dev`/`ino`: its content found in another file) is
+        indexed again under it."""
         with self._lock:
             indexed = self._records.get(record.key) is record
             if indexed:
                 del self._records[record.key]
             for name, value in changes.items():
                 setattr(record, name, value)
-            if indexed:
-                self._records[record.key] = record
+            if indexed or ("ino" in changes and self._unorphan(record)):
+                self._index(record)
             self._mark()
+
+    def _index(self, record: FileCheckpoint) -> None:
+        key = record.key
+        held = self._records.get(key)
+        if held is not None and held is not record and held.offset:
+            if not held.gone_since:
+                held.gone_since = time.time()
+            self._orphans.append(held)
+            del self._orphans[:-MAX_ORPHANS]  # oldest first out: the store stays small
+        self._records[key] = record
+        self._unorphan(record)
+
+    def _unorphan(self, record: FileCheckpoint) -> bool:
+        for i, o in enumerate(self._orphans):
+            if o is record:
+                del self._orphans[i]
+                return True
+        return False
 
     def advance(self, record: FileCheckpoint, offset: int, tail_hash: str) -> None:
         """Move `record`'s delivered offset forward (never back) to `offset`."""
@@ -196,7 +224,7 @@ class CheckpointStore:
             # orjson encodes the slotted dataclasses itself, several times faster than a
             # dict per record; done under the lock, so the records cannot move meanwhile
             data = orjson.dumps({"version": FORMAT_VERSION, "written": time.time(),
-                                 "files": list(self._records.values())})
+                                 "files": [*self._records.values(), *self._orphans]})
             self._dirty = False
         tmp = self.path.with_name(FILE_NAME + ".tmp")
         try:
@@ -254,13 +282,23 @@ def _read_nofollow(path: Path) -> bytes:
         os.close(fd)
 
 
-def _decode(raw: bytes) -> dict[str, FileCheckpoint]:
+def _decode(raw: bytes) -> tuple[dict[str, FileCheckpoint], list[FileCheckpoint]]:
+    """The records indexed by key, and those set aside (a key met again: the record that is
+    not gone is indexed)."""
     doc = orjson.loads(raw)
     if not isinstance(doc, dict) or doc.get("version") != FORMAT_VERSION:
         raise ValueError(f"unknown checkpoint format version {doc.get('version')!r}"
                          if isinstance(doc, dict) else "not a checkpoint document")
     out: dict[str, FileCheckpoint] = {}
+    aside: list[FileCheckpoint] = []
     for item in doc["files"]:
         rec = FileCheckpoint(**{k: item[k] for k in _FIELDS if k in item})
-        out[rec.key] = rec
-    return out
+        held = out.get(rec.key)
+        if held is None:
+            out[rec.key] = rec
+        elif held.gone_since and not rec.gone_since:
+            aside.append(held)
+            out[rec.key] = rec
+        else:
+            aside.append(rec)
+    return out, aside

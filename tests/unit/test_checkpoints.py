@@ -17,6 +17,33 @@ def _rec(offset: int = 0) -> FileCheckpoint:
 
 
 class TestCheckpointStore:
+    def test_a_record_displaced_by_a_reused_inode_is_kept_aside(self, tmp_path):
+        """A deleted file's checkpoint whose inode a new file takes stays listed (gone) and
+        persisted, so an archive of its content can continue it; reindexed when it is."""
+        store = CheckpointStore(tmp_path)
+        store.load()
+        deleted = FileCheckpoint(1, 7, 100, "fp-old", 80, "/l/app.log.1", "app")
+        store.put(deleted)
+        reuser = FileCheckpoint(1, 7, 10, "fp-new", 0, "/l/app.log", "app")
+        store.put(reuser)
+        assert store.get("1:7") is reuser
+        assert deleted in store.records() and deleted.gone_since > 0
+        store.commit()
+        again = CheckpointStore(tmp_path)
+        again.load()
+        assert [(r.fp, r.key) for r in again.records()] == [("fp-new", "1:7"), ("fp-old", "1:7")]
+        old = next(r for r in again.records() if r.fp == "fp-old")
+        again.update(old, ino=9, path="/l/app.log.1.gz", gone_since=0.0)  # its archive found
+        assert again.get("1:9") is old and again.get("1:7").fp == "fp-new"
+        assert len(again.records()) == 2
+
+    def test_a_record_that_read_nothing_is_not_kept_aside(self, tmp_path):
+        store = CheckpointStore(tmp_path)
+        store.load()
+        store.put(FileCheckpoint(1, 7, 0, "e", 0, "/l/a.log", "app"))
+        store.put(FileCheckpoint(1, 7, 3, "f", 0, "/l/b.log", "app"))
+        assert [r.path for r in store.records()] == ["/l/b.log"]
+
     def test_commit_is_versioned_private_and_reloads(self, tmp_path):
         """A commit writes a versioned 0600 document that a new store reads back."""
         store = CheckpointStore(tmp_path)
