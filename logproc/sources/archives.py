@@ -73,11 +73,13 @@ class Archives:
         rec = self.store.get(key)
         if rec is not None and rec.source != self.name:
             rec = None
-        if rec is not None and rec.fmt:  # this archive, seen before
+        if rec is not None and rec.fmt:  # this archive, seen before, if its content says so
             start = max(rec.offset, self.finished.pop(key, 0))
             if rec.csize == st.st_size and start >= rec.size and (rec.size or start):
                 return self._no_reading(fd, key, path, "read to its end already")
-            return self._tail_archive(path, fd, st, fmt, rec, start, 0, rotated)
+            if rec.fp_len and fingerprint.digest(compressed.head(fd, fmt, rec.fp_len)) == rec.fp:
+                return self._tail_archive(path, fd, st, fmt, rec, start, 0, rotated)
+            # another archive under a reused inode: that one's checkpoint is set aside below
         head = compressed.head(fd, fmt, fingerprint.FP_BYTES)
         found = self._record_of(head)
         if found is _BUSY:
