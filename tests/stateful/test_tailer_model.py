@@ -730,3 +730,86 @@ def test_tailer_model_real_command_with_sigkill() -> None:
     EXERCISED.clear()
     run_state_machine_as_test(ProcessModel, settings=_settings(PROCESS_EXAMPLES, 20))
     assert EXERCISED["crash"] and EXERCISED["graceful"], dict(EXERCISED)
+
+
+def _replay(steps: Callable[[TailerModel], None], times: int) -> None:
+    """Run a fixed sequence of the model's steps `times` times (each a fresh folder and
+    daemon): the sequences below failed before their fixes, some only now and then."""
+    for _ in range(times):
+        model = TailerModel()
+        try:
+            steps(model)
+            model.settle()
+            model.delivered_only_written_lines_no_undue_duplicates()
+            model._final_check()
+        finally:
+            model.runner.close()
+            shutil.rmtree(model.dir, ignore_errors=True)
+
+
+@pytest.mark.timeout(120)
+def test_copytruncate_after_three_rotations_and_a_partial_line() -> None:
+    """The sequence of the report (a duplicate with no crash, at 3,000 examples): copytruncate
+    to .1; rotations to .2, .3, .4 (the last with no late line); two lines and 13 bytes of a
+    third to the new file; later the rest and more; copytruncate to .5."""
+
+    def steps(m: TailerModel) -> None:
+        m.init(start=True, files=1, lines=3)
+        m.copytruncate(i=0)
+        m.write_lines(i=0, n=4)
+        m.rotate(i=0, late=1)
+        m.write_lines(i=0, n=3)
+        m.rotate(i=0, late=2)
+        m.write_lines(i=0, n=2)
+        m.rotate(i=0, late=0)
+        m.write_partial(i=0, n=2, cut=12)
+        m.pause(ms=10)
+        m.write_lines(i=0, n=5)
+        m.copytruncate(i=0)
+
+    _replay(steps, 5)
+
+
+@pytest.mark.timeout(120)
+def test_archive_of_a_generation_whose_inode_a_copy_took() -> None:
+    """A rotated generation is compressed and its plain file deleted; a copytruncate copy of
+    another generation takes the freed inode: the generation's checkpoint must survive (set
+    aside) so its archive continues it instead of being read again (1 run in 3 before)."""
+
+    def steps(m: TailerModel) -> None:
+        def f(name: str, ok: Callable[[LogFile], bool] = lambda _f: True) -> int:
+            return [x.name for x in m.files.values() if ok(x)].index(name)
+
+        def rotated(name: str) -> int:
+            return sorted(m.rotated).index(m.logs / name)
+
+        m.init(start=False, files=2, lines=1)
+        m.start()
+        m.create_file(lines=4, reuse=False)
+        m.write_partial(i=f("f1.log"), n=3, cut=15)
+        m.copytruncate(i=f("f2.log", m._known))
+        m.write_partial(i=f("f0.log"), n=3, cut=12)
+        m.rotate(i=f("f0.log", m._known), late=0)
+        m.write_lines(i=f("f0.log"), n=8)
+        m.finish_partial(i=f("f1.log", lambda x: x.partial is not None))
+        m.compress(i=rotated("f0.log.1"), suffix=".zst")
+        m.rotate(i=f("f1.log", m._known), late=0)
+        m.rotate(i=f("f1.log", m._known), late=3)
+        m.create_file(lines=0, reuse=False)
+        m.delete_archive(i=sorted(m.archives).index(m.logs / "f0.log.1.zst"))
+        m.write_partial(i=f("f2.log"), n=1, cut=12)
+        m.finish_partial(i=f("f2.log", lambda x: x.partial is not None))
+        m.write_partial(i=f("f0.log"), n=0, cut=4)
+        m.write_lines(i=f("f3.log"), n=15)
+        m.write_partial(i=f("f3.log"), n=0, cut=10)
+        m.write_partial(i=f("f1.log"), n=0, cut=18)
+        m.write_partial(i=f("f3.log"), n=3, cut=6)
+        m.rotate(i=f("f0.log", m._known), late=3)
+        m.write_partial(i=f("f1.log"), n=0, cut=15)
+        m.compress(i=rotated("f0.log.2"), suffix=".zst")
+        m.copytruncate(i=f("f0.log", m._known))
+        m.write_lines(i=f("f2.log"), n=14)
+        m.finish_partial(i=f("f3.log", lambda x: x.partial is not None))
+        m.rotate(i=f("f2.log", m._known), late=0)
+
+    _replay(steps, 6)
