@@ -478,11 +478,6 @@ class FileSource(Recovery, Archives):
             rec = None
         if rec is not None and rec.gone_since and not fingerprint.matches(fd, rec.fp_len, rec.fp):
             rec = None  # the inode of a file that was deleted, reused by a new one
-        # only a file we never saw can be a copy in the making; a known one (a rotated file
-        # found again after a restart) must not wait: nothing would look for it again
-        if rec is None and not initial and self._looks_like_copy(path, fd, key):
-            os.close(fd)
-            return None
         if rec is not None and not fingerprint.matches(fd, rec.fp_len, rec.fp):
             # other first bytes under a known inode: truncated and rewritten while we were
             # away (its copy may hold the rest), or the inode was reused by a new file
@@ -490,6 +485,12 @@ class FileSource(Recovery, Archives):
                      previous=rec.path)
             self._recover_from_copy(rec, path)
             rec = None
+        # only a file we never saw (a reused inode included: a copy often takes the inode
+        # the previous copy freed) can be a copy in the making; a known one (a rotated file
+        # found again after a restart) must not wait: nothing would look for it again
+        if rec is None and not initial and self._looks_like_copy(path, fd, key):
+            os.close(fd)
+            return None
         start = self.finished.pop(key, None)
         if rec is not None and (st.st_size < rec.offset or (
                 rec.offset and rec.tail_hash and fingerprint.tail_hash(fd, rec.offset) != rec.tail_hash)):

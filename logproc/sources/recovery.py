@@ -132,7 +132,7 @@ class Recovery:
         lost = max(0, rec.size - rec.offset)
         if lost:
             self._lose(path, lost, "truncated")
-        log.warning("file truncated or rewritten while stopped; reading it from the start",
+        log.warning("file truncated or rewritten since it was last read; reading it from the start",
                     source=self.name, path=path, offset=rec.offset)
         self.store.remove(rec)
 

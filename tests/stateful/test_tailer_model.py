@@ -813,3 +813,32 @@ def test_archive_of_a_generation_whose_inode_a_copy_took() -> None:
         m.rotate(i=f("f2.log", m._known), late=0)
 
     _replay(steps, 6)
+
+
+@pytest.mark.timeout(120)
+def test_a_copy_that_takes_the_previous_copys_inode_is_not_read_again() -> None:
+    """copytruncate makes each copy anew; the next one often gets the inode the previous copy
+    (compressed, then deleted) freed. That copy starts like the file it copies and must be
+    recognised as a copy in the making, not read from its start as a new file because its
+    inode had a checkpoint (1 run in 40 before)."""
+
+    def steps(m: TailerModel) -> None:
+        m.init(files=1, start=True, lines=2)
+        m.outage(ms=16, ops=[('write', 1, 13), ('partial', 0, 15)])
+        m.outage(ms=19, ops=[('write', 0, 19), ('rotate', 5, 1), ('compress', 0, 6)])
+        m.pause(ms=1)
+        m.settle()
+        m.outage(ms=2, ops=[('copytruncate', 7, 11)])
+        m.truncate(i=7)
+        m.copytruncate(i=2)
+        m.truncate(i=5)
+        m.truncate(i=6)
+        m.truncate(i=7)
+        m.settle()
+        m.compress(i=4, suffix='.bz2')
+        m.delete_archive(i=7)
+        m.copytruncate(i=4)
+        m.outage(ms=7, ops=[('compress', 1, 4), ('write', 1, 11), ('copytruncate', 0, 24)])
+        m.truncate(i=2)
+
+    _replay(steps, 10)
