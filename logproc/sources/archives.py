@@ -14,9 +14,9 @@ in decompressed bytes. So when logrotate compresses `app.log.1` into `app.log.1.
 - no checkpoint's fingerprint matches it: it is a file never seen, read whole when a glob
   matches it or when it is an unseen rotated generation (see `recovery.find_generations`).
 
-An archive's checkpoint records its compressed size (`csize`) and, once read to its end,
-its decompressed size (`size`): an archive with the same identity and compressed size and
-`offset == size` is read already and skipped without decoding (a second `--once` over
+Once an archive is read to its end, its checkpoint records its compressed size (`csize`,
+0 until then) and its decompressed size (`size`): an archive with the same identity and
+compressed size and `offset == size` is read already and skipped without decoding (a second `--once` over
 `/var/log/*.gz` reads nothing). An archive is only ever read.
 
 Losses: an archive cut short (older than `ARCHIVE_SETTLE`, so not one being written) or
@@ -98,7 +98,7 @@ class Archives:
         if initial and self.cfg.start_at == "end":
             return self._no_reading(fd, key, path, "present at start-up, start_at = end")
         rec = FileCheckpoint(st.st_dev, st.st_ino, len(head), fingerprint.digest(head), 0, path,
-                             self.name, updated=time.time(), fmt=fmt, csize=st.st_size)
+                             self.name, updated=time.time(), fmt=fmt)
         return self._tail_archive(path, fd, st, fmt, rec, 0, 0, rotated)
 
     def _continue_archive(self, path: str, fd: int, st: os.stat_result, fmt: str, rec: FileCheckpoint,
@@ -106,9 +106,9 @@ class Archives:
         """The archive holds `rec`'s content: it continues `rec` from its offset."""
         key = fingerprint.file_key(st)
         start = max(rec.offset, self.finished.pop(rec.key, 0))
-        self.store.update(rec, dev=st.st_dev, ino=st.st_ino, path=path, fmt=fmt, csize=st.st_size,
-                          gone_since=0.0)
+        self.store.update(rec, dev=st.st_dev, ino=st.st_ino, path=path, fmt=fmt, csize=0, gone_since=0.0)
         if rec.offset >= rec.size and start >= rec.size and compressed.size_hint(fd, fmt) == rec.size:
+            self.store.update(rec, csize=st.st_size)  # read to its end: say so
             return self._no_reading(fd, key, path, "read to its end as an uncompressed file")
         log.info("compressed generation of a file read before; reading it from the checkpoint",
                  source=self.name, path=path, offset=start, format=fmt)
@@ -226,6 +226,7 @@ class Archives:
     def _archive_read(self, t: Tailer) -> None:
         """`t`'s archive is read to its end: record its size (a later run skips it) and never
         look at it again in this one."""
-        self.store.update(t.record, size=t.pos)
         if t.fd is not None:
-            self._skip(t.key, os.fstat(t.fd))
+            st = os.fstat(t.fd)
+            self.store.update(t.record, size=t.pos, csize=st.st_size)
+            self._skip(t.key, st)

@@ -148,7 +148,7 @@ class Recovery:
         log.info(f"{why}; reading the rest from the copy", source=self.name, path=path, copy=cpath,
                  offset=rec.offset, format=fmt)
         self.store.update(rec, dev=cst.st_dev, ino=cst.st_ino, path=cpath, gone_since=0.0, fmt=fmt or "",
-                          csize=cst.st_size if fmt else 0)
+                          csize=0)
         t = Tailer(self.name, cpath, cfd, cst, rec, self.store, self.cfg.max_line_bytes,
                    self.cfg.priority, self.cfg.multiline, fmt=fmt)
         if fmt:
@@ -176,7 +176,8 @@ class Recovery:
             if at_path is not None and fingerprint.file_key(at_path) == rec.key:
                 # still where we last saw it, outside the globs: a rotated file or a copy
                 # we were reading when we stopped; read it to its end
-                if rec.path not in matched and at_path.st_size > rec.offset:
+                # (an archive's sizes are compressed ones: its adoption tells whether it is done)
+                if rec.path not in matched and (at_path.st_size > rec.offset or rec.fmt):
                     log.info("finishing a rotated file", source=self.name, path=rec.path)
                     self._discover(rec.path, at_path, initial=False, rotated=True)
                 continue

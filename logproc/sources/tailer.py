@@ -370,8 +370,7 @@ class Tailer:
         self.dev, self.ino = st.st_dev, st.st_ino
         self.size = st.st_size if fmt is None else self.size
         self.fmt = fmt
-        self.store.update(self.record, dev=st.st_dev, ino=st.st_ino, path=path, fmt=fmt or "",
-                          csize=st.st_size if fmt else 0)
+        self.store.update(self.record, dev=st.st_dev, ino=st.st_ino, path=path, fmt=fmt or "", csize=0)
         self.state = State.ROTATED
         self.rotated_at = time.monotonic() - ROTATE_WAIT  # nobody writes to a copy
 
