@@ -304,7 +304,7 @@ class FileSource(Recovery, Archives):
         for t in list(self.tailers.values()):
             if self._stop.is_set() or self.pending:
                 break
-            if t.fd is None or t.state is State.EOF:
+            if t.fd is None or t.state is State.EOF or t.copy_wait_since:
                 continue
             try:
                 batch = t.read(self.stats)
@@ -412,7 +412,7 @@ class FileSource(Recovery, Archives):
         was = t.state
         state, truncated = t.check()
         t.record.size = t.size  # for loss accounting if the file vanishes while we are away
-        if truncated:
+        if truncated or t.copy_wait_since:
             self._truncated(t)
             return
         if state is State.ROTATED and was is not State.ROTATED:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 log = get_logger("source")
 
+COPY_WAIT = 2.0  # seconds a truncated file waits for its copy to show before its loss is counted
+
 
 class Recovery:
     name: str
@@ -38,6 +40,7 @@ class Recovery:
     tailers: dict[str, Tailer]
     deferred: dict[str, float]
     skipped: dict[str, tuple[int, int]]
+    once: bool
     started_wall: float
     rewritten: list[tuple[str, float]]  # (path, last delivery) of files copytruncated while stopped
 
@@ -97,6 +100,16 @@ class Recovery:
         old_key = t.key
         copy = identity.find_copy(os.path.dirname(t.path), t.record.fp_len, t.record.fp, t.emitted,
                                   t.emitted_tail, exclude={old_key} | set(self.tailers))
+        at_stake = max(t.seen_size, t.pos) > t.emitted
+        if copy is None and at_stake and t.fd is not None and not self.once:
+            # bytes not delivered yet and no copy in sight: the copy may be between two names
+            # (renamed, or compressed and its plain file deleted while we listed the folder).
+            # Look again on the next passes, reading nothing meanwhile, before counting a loss.
+            now = time.monotonic()
+            t.copy_wait_since = t.copy_wait_since or now
+            if now - t.copy_wait_since < COPY_WAIT:
+                return
+        t.copy_wait_since = 0.0
         fresh = FileCheckpoint(t.dev, t.ino, 0, fingerprint.digest(b""), 0, t.path, self.name,
                                updated=time.time())
         if copy is not None and t.fd is not None:

@@ -116,6 +116,7 @@ class Tailer:
         self.rotated_from = ""  # the path it was rotated away from (for generation scans)
         self.tail_bytes: bytes | None = None  # the last TAIL_BYTES bytes read (None: not yet)
         self.replaced = False  # `read` found other bytes before its position: truncated
+        self.copy_wait_since = 0.0  # truncated, its copy not found yet: when the search began
 
     @property
     def key(self) -> str:
