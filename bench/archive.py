@@ -56,7 +56,7 @@ def run_once(cmd: list[str], work: Path, glob: str) -> tuple[float, float, int]:
 def resume_cost(path: Path, fraction: float) -> float:
     """Seconds to decode and discard `fraction` of the archive (what resuming there costs)."""
     sys.path.insert(0, str(ROOT))
-    from logproc.sources.compressed import Decompressed
+    from logproc.sources.file.compressed import Decompressed
 
     size = sum(len(chunk) for chunk in _chunks(path))
     fd = os.open(path, os.O_RDONLY)

@@ -41,7 +41,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from logproc.sources.tailer import CHUNK  # noqa: E402  (bytes a tailer reads at once: one batch)
+from logproc.sources.file.tailer import CHUNK  # noqa: E402  (bytes a tailer reads at once: one batch)
 from logproc.testing import Daemon, LogWriter, numbered  # noqa: E402
 
 BLOCK = 1000  # lines per write

@@ -11,11 +11,11 @@ import pytest
 
 from logproc.batch import Batch
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
-from logproc.daemon import procpool
-from logproc.daemon.stages import build_batch_fn
-from logproc.queue import BatchQueue
+from logproc.pipeline.offload import pool as procpool
+from logproc.pipeline.stages import build_batch_fn
+from logproc.pipeline.queue import BatchQueue
 from logproc.sinks.formats import build_formatter
-from logproc.sources.lines import LineSplitter
+from logproc.sources.file.lines import LineSplitter
 from logproc.transforms import build_parser, build_source_pipeline
 from logproc.transforms.filter import build_filter
 

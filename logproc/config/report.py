@@ -21,8 +21,8 @@ from logproc.config.schema import FileSinkConfig, SinkConfig, SourceConfig
 from logproc.config.suggest import quote
 from logproc.safety import config_file_warnings, inspect_state_dir
 from logproc.sinks.formats import escape_controls
-from logproc.sources import compressed
-from logproc.sources.discovery import match_files, special_paths
+from logproc.sources.file import compressed
+from logproc.sources.file.discovery import match_files, special_paths
 
 
 def describe(loaded: LoadedConfig) -> str:

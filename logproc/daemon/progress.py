@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from logproc.daemon.topology import Topology
+    from logproc.pipeline.build import Topology
 
 
 def _size(n: float) -> str:

@@ -38,9 +38,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from logproc import log as logsetup
-from logproc.daemon import topology
-from logproc.daemon.watch import EventWatcher
 from logproc.log import get_logger
+from logproc.pipeline import build as topology
+from logproc.pipeline.events import EventWatcher
 
 if TYPE_CHECKING:
     from logproc.config import LoadedConfig

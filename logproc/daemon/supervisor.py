@@ -25,16 +25,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from logproc import metrics
-from logproc.daemon import alloc, liveness, topology
-from logproc.daemon.committer import Committer
+from logproc.daemon import liveness
 from logproc.daemon.config_watch import ConfigWatcher
 from logproc.daemon.progress import Progress
 from logproc.daemon.signals import Control, SignalReceiver
 from logproc.daemon.systemd import Notifier
-from logproc.daemon.watch import EventWatcher, events_lost
-from logproc.daemon.workers import Consumer
 from logproc.log import get_logger
 from logproc.masking import mask
+from logproc.pipeline import alloc
+from logproc.pipeline import build as topology
+from logproc.pipeline.committer import Committer
+from logproc.pipeline.consumers import Consumer
+from logproc.pipeline.events import EventWatcher, events_lost
 
 if TYPE_CHECKING:
     from logproc.config import LoadedConfig

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from logproc.config import LoadedConfig
-from logproc.daemon.procpool import auto_workers
+from logproc.pipeline.offload.pool import auto_workers
 
 from .conftest import MINIMAL
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from logproc.sources.compressed import zstd
+from logproc.sources.file.compressed import zstd
 from logproc.testing import Daemon, LogWriter, check_sequence, numbered, run_once, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]

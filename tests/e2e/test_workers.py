@@ -9,8 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from logproc.daemon import procpool
-from logproc.daemon.stages import build_batch_fn
+from logproc.pipeline.offload import pool as procpool
+from logproc.pipeline.stages import build_batch_fn
 from logproc.sinks.formats import build_formatter
 from logproc.testing import Daemon, LogWriter, check_sequence, numbered, run_once, wait_for
 from logproc.transforms import build_source_pipeline

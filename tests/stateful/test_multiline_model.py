@@ -49,9 +49,9 @@ from hypothesis import strategies as st
 
 from logproc.batch import Batch
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
-from logproc.sources import fingerprint
-from logproc.sources.multiline import MultilineSplitter
-from logproc.sources.tailer import ReadStats, State, Tailer, open_file
+from logproc.sources.file import fingerprint
+from logproc.sources.file.multiline import MultilineSplitter
+from logproc.sources.file.tailer import ReadStats, State, Tailer, open_file
 from logproc.testing import run_once
 
 EXAMPLES = int(os.environ.get("LOGPROC_MULTILINE_EXAMPLES", "300"))

@@ -71,7 +71,7 @@ from hypothesis.stateful import (
 
 from logproc.config import load_text
 from logproc.daemon.supervisor import Supervisor
-from logproc.sources.compressed import zstd
+from logproc.sources.file.compressed import zstd
 from logproc.testing import Daemon, LogWriter, check_sequence, wait_for
 
 # CI runs 2,000 examples of up to 30 steps (~4 min here): the size at which the last bugs

@@ -9,7 +9,7 @@ import orjson
 
 from logproc.batch import Batch
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
-from logproc.daemon.acks import AckTracker
+from logproc.pipeline.acks import AckTracker
 
 
 def _rec(offset: int = 0) -> FileCheckpoint:

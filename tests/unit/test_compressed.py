@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from logproc.sources import compressed
-from logproc.sources.compressed import Corrupt, Decompressed, Truncated, head, size_hint, sniff
+from logproc.sources.file import compressed
+from logproc.sources.file.compressed import Corrupt, Decompressed, Truncated, head, size_hint, sniff
 
 CONTENT = b"".join(b"seq=%d some text of a log line\n" % i for i in range(50_000))
 COMPRESS = {

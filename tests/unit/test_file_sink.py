@@ -8,7 +8,7 @@ import pytest
 
 from logproc.errors import FatalSinkError
 from logproc.sinks.base import Delivery, noop
-from logproc.sinks.file import TAIL_CHUNK, FileSink
+from logproc.sinks.file.sink import TAIL_CHUNK, FileSink
 
 
 def deliver(sink: FileSink, *payloads: bytes, source: str = "app") -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from logproc.sources.lines import LineSplitter
+from logproc.sources.file.lines import LineSplitter
 
 
 class TestLineSplitter:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from logproc.sources.multiline import MultilineSplitter
+from logproc.sources.file.multiline import MultilineSplitter
 
 START = r"^\d{4}-\d{2}-\d{2} "  # anchored, as operators write it
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from logproc.patterns import PatternError, compile_pattern, utf8
-from logproc.sources.multiline import MultilineSplitter
+from logproc.sources.file.multiline import MultilineSplitter
 from logproc.transforms.filter import build_filter
 from logproc.transforms.parse_regex import build_regex_parser
 from logproc.transforms.redact import build_scrub

@@ -8,7 +8,7 @@ import pytest
 
 from logproc.batch import Batch
 from logproc.errors import QueueClosed
-from logproc.queue import BatchQueue
+from logproc.pipeline.queue import BatchQueue
 
 
 def _batch(key: str, n: int, start: int = 0, priority: int = 0) -> Batch:

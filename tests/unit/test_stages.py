@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from logproc.daemon.stages import build_batch_fn, merge
+from logproc.pipeline.stages import build_batch_fn, merge
 from logproc.sinks.formats import build_formatter, needs_entries
 from logproc.transforms import build_source_pipeline
 from logproc.transforms.filter import build_filter

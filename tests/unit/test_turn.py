@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 
-from logproc.daemon.turn import Turn
+from logproc.pipeline.turn import Turn
 
 
 def test_submissions_follow_sequence_order_whatever_order_work_finishes() -> None:

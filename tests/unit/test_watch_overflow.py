@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from watchdog.events import EventsLostEvent, FileModifiedEvent
 
-from logproc.daemon import watch
+from logproc.pipeline import events as watch
 
 
 def test_overflow_counted_logged_once_and_wakes_every_source(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING
 
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
 from logproc.log import get_logger
-from logproc.sources import compressed, fingerprint, identity
-from logproc.sources.tailer import ReadStats, State, Tailer
+from logproc.sources.file import compressed, fingerprint, identity
+from logproc.sources.file.tailer import ReadStats, State, Tailer
 
 if TYPE_CHECKING:
     from logproc.config.schema import SourceConfig

@@ -21,23 +21,23 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from logproc.checkpoints import CheckpointStore
-from logproc.daemon.acks import AckTracker
-from logproc.daemon.gate import Gate
-from logproc.daemon.stages import BatchFn, build_batch_fn
-from logproc.queue import BatchQueue
+from logproc.pipeline.acks import AckTracker
+from logproc.pipeline.gate import Gate
+from logproc.pipeline.queue import BatchQueue
+from logproc.pipeline.stages import BatchFn, build_batch_fn
 from logproc.sinks.deadletter import DeadLetters
-from logproc.sinks.file import FileSink
+from logproc.sinks.file.sink import FileSink
+from logproc.sinks.kinds import formatter_for, needs_entries_for, raw_only_for
 from logproc.sinks.runner import SinkRunner
-from logproc.sinks.select import formatter_for, needs_entries_for, raw_only_for
-from logproc.sinks.stdout import StdoutSink
-from logproc.sources.file import FileSource, Handover
-from logproc.sources.tailer import ReadStats
+from logproc.sinks.stdout.sink import StdoutSink
+from logproc.sources.file.source import FileSource, Handover
+from logproc.sources.file.tailer import ReadStats
 from logproc.transforms import build_source_pipeline
 from logproc.transforms.filter import build_filter
 
 if TYPE_CHECKING:
     from logproc.config import LoadedConfig
-    from logproc.daemon.procpool import WorkerPool
+    from logproc.pipeline.offload.pool import WorkerPool
     from logproc.sinks.base import Sink
 
 
@@ -153,7 +153,7 @@ def build_pool(topo: Topology, loaded: LoadedConfig, daemon: Any = None) -> Work
     workers = (daemon or cfg.daemon).workers
     if not any(parses.values()) or workers == 0:
         return None
-    from logproc.daemon import procpool
+    from logproc.pipeline.offload import pool as procpool
 
     if workers is None:
         workers = procpool.auto_workers(True)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from logproc.sources import compressed, fingerprint
+from logproc.sources.file import compressed, fingerprint
 
 
 def entries(folder: str) -> Iterator[tuple[str, os.stat_result]]:

@@ -44,9 +44,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from logproc.daemon.procworker import REPLY, REQUEST, ROUTE, SPEC_LEN
-from logproc.daemon.stages import BatchResult, RouteResult, merge
 from logproc.log import get_logger
+from logproc.pipeline.offload.worker import REPLY, REQUEST, ROUTE, SPEC_LEN
+from logproc.pipeline.stages import BatchResult, RouteResult, merge
 
 if TYPE_CHECKING:
     from logproc.config.schema import Config
@@ -135,7 +135,7 @@ class Worker:
             self.proc = None
             return
         try:
-            proc = subprocess.Popen([sys.executable, "-m", "logproc.daemon.procworker"],
+            proc = subprocess.Popen([sys.executable, "-m", "logproc.pipeline.offload.worker"],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
                                     env={**MALLOC_ENV, **os.environ})
         except OSError as exc:

@@ -1,6 +1,6 @@
 """A worker process: parses, filters and formats batches sent by the daemon over a pipe.
 
-Started by :mod:`logproc.daemon.procpool` as ``python -m logproc.daemon.procworker`` with
+Started by :mod:`logproc.pipeline.offload.pool` as ``python -m logproc.pipeline.offload.worker`` with
 stdin and stdout as pipes to the daemon (stderr inherited). It imports only the pipeline
 modules (no config validation, no sinks, no daemon), so it starts in well under 100 ms.
 
@@ -48,8 +48,8 @@ SPEC_LEN = struct.Struct("<I")
 
 def build_fns(spec: dict[str, Any]) -> list[Any]:
     """One batch function per source of ``spec`` (the same builders the daemon uses)."""
-    from logproc.daemon.stages import build_batch_fn
-    from logproc.sinks.select import formatter_for, raw_only_for
+    from logproc.pipeline.stages import build_batch_fn
+    from logproc.sinks.kinds import formatter_for, raw_only_for
     from logproc.transforms import build_source_pipeline
     from logproc.transforms.filter import build_filter
 

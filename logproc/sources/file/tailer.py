@@ -34,10 +34,10 @@ from typing import Any
 
 from logproc.batch import Batch
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
-from logproc.daemon.turn import Turn
-from logproc.sources import compressed, fingerprint
-from logproc.sources.lines import LineSplitter
-from logproc.sources.multiline import MultilineSplitter
+from logproc.pipeline.turn import Turn
+from logproc.sources.file import compressed, fingerprint
+from logproc.sources.file.lines import LineSplitter
+from logproc.sources.file.multiline import MultilineSplitter
 
 # bytes per read, so at most one batch; 256 KiB cost J2 ~30% in per-batch work (commit,
 # hand-offs), 1 MiB amortises it (docs/performance.md). A kill re-sends at most one.

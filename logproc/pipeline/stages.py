@@ -7,7 +7,7 @@ dropped_filter, payload)``. A route whose ``entries`` is 0 gets no delivery (its
 kept nothing); an empty batch gives no results at all.
 
 The same function runs in a consumer thread (``[daemon] workers = 0``) and in a worker
-process (:mod:`logproc.daemon.procworker`), so both modes produce the same bytes. It is a
+process (:mod:`logproc.pipeline.offload.worker`), so both modes produce the same bytes. It is a
 pure function of its arguments: running it again on the same lines gives the same
 result, which is what lets a consumer retry a batch whose worker died.
 

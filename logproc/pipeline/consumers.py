@@ -15,9 +15,9 @@ import threading
 import time
 
 from logproc.batch import Batch
-from logproc.daemon.procpool import PoolClosed, WorkerFailed
-from logproc.daemon.topology import Topology
 from logproc.log import get_logger
+from logproc.pipeline.build import Topology
+from logproc.pipeline.offload.pool import PoolClosed, WorkerFailed
 from logproc.sinks.base import Delivery, noop
 
 log = get_logger("consumer")

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
 from logproc.log import get_logger
-from logproc.sources import fingerprint, identity
-from logproc.sources.tailer import ROTATE_WAIT, State, Tailer
+from logproc.sources.file import fingerprint, identity
+from logproc.sources.file.tailer import ROTATE_WAIT, State, Tailer
 
 if TYPE_CHECKING:
     from logproc.config.schema import SourceConfig

@@ -23,8 +23,8 @@ from watchdog.events import EventsLostEvent, FileSystemEvent, FileSystemEventHan
 from watchdog.observers import Observer
 
 from logproc.log import get_logger
-from logproc.sources.discovery import watch_dirs
-from logproc.sources.file import FileSource
+from logproc.sources.file.discovery import watch_dirs
+from logproc.sources.file.source import FileSource
 
 log = get_logger("watch")
 

@@ -42,12 +42,12 @@ from logproc.batch import Batch
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
 from logproc.errors import QueueClosed
 from logproc.log import get_logger
-from logproc.queue import BatchQueue
-from logproc.sources import compressed, fingerprint, identity
-from logproc.sources.archives import Archives
-from logproc.sources.discovery import match_files, special_paths
-from logproc.sources.recovery import Recovery
-from logproc.sources.tailer import ReadStats, State, Tailer, open_file
+from logproc.pipeline.queue import BatchQueue
+from logproc.sources.file import compressed, fingerprint, identity
+from logproc.sources.file.archives import Archives
+from logproc.sources.file.discovery import match_files, special_paths
+from logproc.sources.file.recovery import Recovery
+from logproc.sources.file.tailer import ReadStats, State, Tailer, open_file
 
 if TYPE_CHECKING:
     from logproc.config.schema import SourceConfig

@@ -40,7 +40,7 @@ included). Lines before the first start line of a file form an entry of their ow
 from __future__ import annotations
 
 from logproc.patterns import compile_pattern
-from logproc.sources.lines import Split
+from logproc.sources.file.lines import Split
 
 
 class MultilineSplitter:

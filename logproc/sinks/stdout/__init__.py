@@ -1,0 +1,1 @@
+"""The `stdout` sink: formatted entries on standard output."""
