@@ -886,3 +886,26 @@ def test_a_stop_while_a_copy_compressed_at_once_is_read() -> None:
         m.settle()
 
     _replay(steps, 4)
+
+
+@pytest.mark.timeout(120)
+def test_generations_compressed_while_stopped_after_a_crash() -> None:
+    """Rotated (with a late line) and copytruncated, then a crash; both generations are
+    compressed while stopped, the second archive taking the inode the first generation's
+    plain file freed: after the start the first generation's checkpoint, set aside, is
+    continued from its archive and its late line is delivered (9 runs in 10 lost it)."""
+
+    def steps(m: TailerModel) -> None:
+        m.init(start=False, files=2, lines=3)
+        m.write_partial(cut=56, i=6, n=3)
+        m.finish_partial(i=0)
+        m.start()
+        m.rotate(i=5, late=1)
+        m.copytruncate(i=2)
+        m.stop(crash=True, settle=False)
+        m.compress(i=5, suffix='.bz2')
+        m.compress(i=1, suffix='.gz')
+        m.start()
+        m.settle()
+
+    _replay(steps, 4)

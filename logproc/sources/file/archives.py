@@ -177,8 +177,9 @@ class Archives:
                 d = digests[rec.fp_len] = fingerprint.digest(head[:rec.fp_len])
             if d != rec.fp:
                 continue
-            if rec.key in self.tailers:
-                busy = True
+            reading = self.tailers.get(rec.key)
+            if reading is not None and reading.record is rec:  # (a record set aside keeps a
+                busy = True  # key another file may have now: that one is not this content)
                 continue
             return rec
         return _BUSY if busy else None

@@ -180,7 +180,18 @@ class Recovery:
         record that knows how far it was read claims it."""
         moved: list[tuple[str, float]] = []
         for rec in self.store.records():
-            if rec.source != self.name or rec.key in self.tailers:
+            reading = self.tailers.get(rec.key)
+            if rec.source != self.name or (reading is not None and reading.record is rec):
+                continue
+            if self.store.get(rec.key) is not rec:
+                # set aside: another file took its inode (logrotate's archive, a copy). Its
+                # content is looked for by content only: in a copy or an archive beside
+                moved.append((rec.path, rec.updated))
+                if rec.offset < rec.size and not self._continue_in_copy(
+                        rec, rec.path, "file's inode reused; reading the rest from a copy") \
+                        and not self._continue_in_archive(rec, rec.path):
+                    self._lose(rec.path, rec.size - rec.offset, "gone")
+                    self.store.remove(rec)
                 continue
             try:
                 at_path = os.stat(rec.path)
