@@ -71,7 +71,7 @@ class Recovery:
         An empty file could be one that `cp` just created. Otherwise its first n bytes
         (n = min(size, FP_BYTES)) must equal a tailed file's: all covered by that file's
         fingerprint, or, when the fingerprint is shorter (the file grew since), compared
-        with the tailed file itself — or that file shrank below what we read (the copy was
+        with the tailed file itself — or that file shrank below what we read or saw (the copy was
         made and the truncation came after this pass looked at it; the next pass claims
         the copy). A fingerprint of a few bytes alone proves nothing: every line may start
         with the same timestamp or `seq=`. (Limit: a copy caught part-written, shorter
@@ -91,8 +91,10 @@ class Recovery:
             if d is None:
                 d = digests[fp_len] = fingerprint.digest(head[:fp_len])
             if d == t.record.fp and (fp_len == n or (t.fd is not None and (
-                    os.pread(t.fd, n, 0) == head or os.fstat(t.fd).st_size < t.pos))):
-                return True  # (the last: truncated since our stat pass looked; it tells next pass)
+                    os.pread(t.fd, n, 0) == head or os.fstat(t.fd).st_size < max(t.pos, t.seen_size)))):
+                # (the last: truncated since our stat pass looked, below what we read or saw
+                # (not read yet: reading waited, or a restart); the next pass tells)
+                return True
         return False
 
     def _truncated(self, t: Tailer) -> None:
