@@ -1,10 +1,13 @@
-"""What crosses the queue: a batch of complete lines read from one file.
+"""What crosses the queue: a batch of entries read from one stream, with its position.
 
-A batch is the unit of hand-off, ordering and acknowledgement. It covers the byte range
-`[start, end)` of one file; once every sink it was routed to has acknowledged it, the
-file's checkpoint may advance to `end`. Lines carry no `\\n` and no trailing `\\r`; empty
-lines were already counted and left out, so `len(lines)` can be smaller than the number of
-newlines in the range.
+A batch is the unit of hand-off, ordering and acknowledgement. It comes from one
+*stream* (`stream`: a file read in order, the journal, one syslog connection); the queue
+and the sinks keep each stream's batches in order. Once every sink it was routed to has
+acknowledged it, its checkpoint `record` advances to `end` — a position the pipeline
+does not look into (a file offset with the hash of the bytes before it, a journal
+cursor; no record at all for a receiver). Lines carry no `\\n` and no trailing `\\r`;
+a file's empty lines were already counted and left out, so `len(lines)` can be smaller
+than the number of newlines in the range.
 """
 
 from __future__ import annotations
@@ -13,29 +16,27 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from logproc.checkpoints import FileCheckpoint
+    from logproc.checkpoints import Checkpoint
 
 
 @dataclass(slots=True, eq=False)
 class Batch:
-    """Lines `[start, end)` of the file known by `key`, read from `path` at `read_time`."""
+    """Lines of `stream`, read from `path` (the entries' `file`) at `read_time`."""
 
     source: str
-    key: str  # the tailer's stream: batches of one key are handed out and acknowledged in order
+    stream: str  # batches of one stream are handed on and acknowledged in order
     path: str
     lines: list[bytes]
-    start: int
-    end: int
+    start: Any  # where the batch begins (a file offset; for logs and reports)
+    end: Any  # the position `record` advances to once the batch is acknowledged
     read_time: float
     priority: int = 0
     # None, or aligned with lines: 0 for a whole line, k >= 1 for the k-th piece of a long one
     parts: list[int] | None = None
-    record: FileCheckpoint | None = None  # the checkpoint that `end` advances once acknowledged
-    tail: str = ""  # hash of the bytes just before `end` (detects rewrites while stopped)
+    record: Checkpoint | None = None  # the checkpoint that `end` advances once acknowledged
+    tail: str = ""  # hash of the bytes just before `end` (files: detects rewrites while stopped)
     # set by the consumer: parsed entries, kept here only while the batch is in flight
     entries: list[dict[str, Any]] | None = field(default=None, repr=False)
-    seq: int = 0  # the batch's number in its stream (see daemon.turn)
-    turn: Any = None  # the stream's Turn (None: no ordering needed, e.g. in unit tests)
 
     def __len__(self) -> int:
         return len(self.lines)

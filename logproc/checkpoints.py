@@ -1,12 +1,18 @@
-"""Checkpoints: how far each file has been *delivered*, kept across restarts.
+"""Checkpoints: how far each stream has been *delivered*, kept across restarts.
 
-One record per file identity (`"dev:ino"`): device, inode, a fingerprint of the first bytes
-(up to 1 KiB; a smaller file has a provisional fingerprint that grows with it), a hash of
-the bytes just before the offset, the offset, the source and the last path seen.
+One store, one versioned file, for every kind of position. A record is a `Checkpoint`;
+the pipeline only hands it back to `advance` with a batch's end once the batch is
+acknowledged, and never looks inside:
+- `FileCheckpoint`, one per file identity (`"dev:ino"`): device, inode, a fingerprint of
+  the first bytes (up to 1 KiB; a smaller file has a provisional fingerprint that grows
+  with it), a hash of the bytes just before the offset, the offset, the source and the
+  last path seen;
+- `CursorCheckpoint`, one per source that reads a journal: the cursor of the last entry
+  delivered.
 
 Contract:
-- `offset` only ever moves to the end of a batch that every routed sink acknowledged (the
-  ack tracker calls `advance`); reading ahead never moves it.
+- A position only ever moves to the end of a batch that every routed sink acknowledged
+  (the ack tracker calls `advance`); reading ahead never moves it.
 - `commit()` writes the whole document atomically: temp file, fsync, rename, fsync of the
   folder; mode 0600; a `version` field. Before replacing, the current good file is
   hard-linked to `checkpoints.json.prev` (by durable commits), so a file found corrupt at
@@ -31,15 +37,27 @@ import orjson
 
 from logproc.log import get_logger
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: files only (read, and written as 2 from then on)
 FILE_NAME = "checkpoints.json"
 MAX_ORPHANS = 512  # records set aside kept at most (each a few hundred bytes per commit)
 
 log = get_logger("checkpoints")
 
 
+class Checkpoint:
+    """A record of how far one stream was delivered (see the module doc)."""
+
+    __slots__ = ()
+    source: str
+
+    def advance(self, end: Any, tail: str) -> int | None:
+        """Move the position forward to `end` (never back): None when it did not move,
+        else the bytes it moved by (0 when the position is not in bytes)."""
+        raise NotImplementedError
+
+
 @dataclass(slots=True)
-class FileCheckpoint:
+class FileCheckpoint(Checkpoint):
     """The delivery position of one file identity."""
 
     dev: int
@@ -60,8 +78,37 @@ class FileCheckpoint:
     def key(self) -> str:
         return f"{self.dev}:{self.ino}"
 
+    def advance(self, end: Any, tail: str) -> int | None:
+        if end <= self.offset:
+            return None
+        moved = end - self.offset
+        self.offset = end
+        self.tail_hash = tail
+        self.updated = time.time()
+        return int(moved)
+
+
+@dataclass(slots=True)
+class CursorCheckpoint(Checkpoint):
+    """The delivery position of a source that reads the journal: the cursor of the last
+    entry delivered ("" before any)."""
+
+    source: str
+    cursor: str = ""
+    updated: float = 0.0
+
+    def advance(self, end: Any, tail: str) -> int | None:
+        # Cursors are opaque and have no order of their own: acknowledgements arrive in the
+        # stream's order (see logproc.pipeline.acks), so the latest is the furthest.
+        if end == self.cursor:
+            return None
+        self.cursor = end
+        self.updated = time.time()
+        return 0
+
 
 _FIELDS = tuple(f.name for f in fields(FileCheckpoint))
+_CURSOR_FIELDS = tuple(f.name for f in fields(CursorCheckpoint))
 
 
 class CheckpointStore:
@@ -76,6 +123,7 @@ class CheckpointStore:
         # freed by a deletion and reused: logrotate's archive, a copy): kept, marked gone, so
         # that an archive of their content can still continue them (see `put`)
         self._orphans: list[FileCheckpoint] = []
+        self._cursors: dict[str, CursorCheckpoint] = {}  # source -> its journal position
         self.acked: dict[str, int] = {}  # source -> bytes acknowledged by this process
         self._dirty = False
         self._commit_lock = threading.Lock()  # one writer of the files at a time
@@ -92,7 +140,7 @@ class CheckpointStore:
             except FileNotFoundError:
                 continue
             try:
-                self._records, self._orphans = _decode(raw)
+                self._records, self._orphans, self._cursors, version = _decode(raw)
             except (ValueError, KeyError, TypeError) as exc:
                 self.read_failures += 1
                 log.error("checkpoint file is corrupt, trying the previous one",
@@ -100,8 +148,12 @@ class CheckpointStore:
                 continue
             if candidate != self.path:
                 log.warning("using previous checkpoint generation", path=str(candidate))
+            if version != FORMAT_VERSION:
+                log.info("checkpoint file migrated; it is written in the new format from now on",
+                         path=str(candidate), version=version, new_version=FORMAT_VERSION)
+                self._mark()
             return
-        self._records, self._orphans = {}, []
+        self._records, self._orphans, self._cursors = {}, [], {}
 
     # -- access ------------------------------------------------------------------------
     # Records are objects: a batch holds the record it will advance, so an acknowledgement
@@ -162,14 +214,30 @@ class CheckpointStore:
                 return True
         return False
 
-    def advance(self, record: FileCheckpoint, offset: int, tail_hash: str) -> None:
-        """Move `record`'s delivered offset forward (never back) to `offset`."""
+    def cursor(self, source: str) -> CursorCheckpoint:
+        """The journal position of `source` (a new, empty one the first time)."""
         with self._lock:
-            if offset > record.offset:
-                self.acked[record.source] = self.acked.get(record.source, 0) + offset - record.offset
-                record.offset = offset
-                record.tail_hash = tail_hash
-                record.updated = time.time()
+            rec = self._cursors.get(source)
+            if rec is None:
+                rec = self._cursors[source] = CursorCheckpoint(source)
+            return rec
+
+    def cursors(self) -> list[CursorCheckpoint]:
+        with self._lock:
+            return list(self._cursors.values())
+
+    def forget_cursor(self, source: str) -> None:
+        with self._lock:
+            if self._cursors.pop(source, None) is not None:
+                self._mark()
+
+    def advance(self, record: Checkpoint, end: Any, tail: str) -> None:
+        """Move `record`'s delivered position forward (never back) to `end`."""
+        with self._lock:
+            moved = record.advance(end, tail)
+            if moved is not None:
+                if moved:
+                    self.acked[record.source] = self.acked.get(record.source, 0) + moved
                 self._mark()
 
     @property
@@ -224,7 +292,8 @@ class CheckpointStore:
             # orjson encodes the slotted dataclasses itself, several times faster than a
             # dict per record; done under the lock, so the records cannot move meanwhile
             data = orjson.dumps({"version": FORMAT_VERSION, "written": time.time(),
-                                 "files": [*self._records.values(), *self._orphans]})
+                                 "files": [*self._records.values(), *self._orphans],
+                                 "cursors": list(self._cursors.values())})
             self._dirty = False
         tmp = self.path.with_name(FILE_NAME + ".tmp")
         try:
@@ -282,11 +351,12 @@ def _read_nofollow(path: Path) -> bytes:
         os.close(fd)
 
 
-def _decode(raw: bytes) -> tuple[dict[str, FileCheckpoint], list[FileCheckpoint]]:
-    """The records indexed by key, and those set aside (a key met again: the record that is
-    not gone is indexed)."""
+def _decode(raw: bytes) -> tuple[dict[str, FileCheckpoint], list[FileCheckpoint],
+                                 dict[str, CursorCheckpoint], int]:
+    """The file records indexed by key, those set aside (a key met again: the record that
+    is not gone is indexed), the cursor records by source, and the format version read."""
     doc = orjson.loads(raw)
-    if not isinstance(doc, dict) or doc.get("version") != FORMAT_VERSION:
+    if not isinstance(doc, dict) or doc.get("version") not in (1, FORMAT_VERSION):
         raise ValueError(f"unknown checkpoint format version {doc.get('version')!r}"
                          if isinstance(doc, dict) else "not a checkpoint document")
     out: dict[str, FileCheckpoint] = {}
@@ -301,4 +371,8 @@ def _decode(raw: bytes) -> tuple[dict[str, FileCheckpoint], list[FileCheckpoint]
             out[rec.key] = rec
         else:
             aside.append(rec)
-    return out, aside
+    cursors = {}
+    for item in doc.get("cursors", []):
+        cur = CursorCheckpoint(**{k: item[k] for k in _CURSOR_FIELDS if k in item})
+        cursors[cur.source] = cur
+    return out, aside, cursors, doc["version"]

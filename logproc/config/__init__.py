@@ -4,28 +4,29 @@
 file's absolute path, the secrets from `${NAME}` and `mask()` to hide them) or raise
 `logproc.errors.ConfigErrors` with every problem found. `logproc.config.report.describe`
 renders a loaded config for `logproc check` (kept out of this module: it reads the disk).
+
+The names below are imported on first use: the component packages import
+`logproc.config.fields` for their models, and the schema imports those packages (its
+unions are built from the registries), so this package must not import the schema when
+it is itself imported.
 """
 
-from logproc.config.load import LoadedConfig, load, load_text
-from logproc.config.schema import (
-    Config,
-    DaemonConfig,
-    FileSinkConfig,
-    SinkBase,
-    SinkConfig,
-    SourceConfig,
-    StdoutSinkConfig,
-)
+from __future__ import annotations
 
-__all__ = [
-    "Config",
-    "DaemonConfig",
-    "FileSinkConfig",
-    "LoadedConfig",
-    "SinkBase",
-    "SinkConfig",
-    "SourceConfig",
-    "StdoutSinkConfig",
-    "load",
-    "load_text",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from logproc.config.loader import LoadedConfig, load, load_text
+    from logproc.config.schema import Config, DaemonConfig
+
+__all__ = ["Config", "DaemonConfig", "LoadedConfig", "load", "load_text"]
+
+_WHERE = {"Config": "schema", "DaemonConfig": "schema", "LoadedConfig": "loader", "load": "loader",
+          "load_text": "loader"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"logproc.config.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

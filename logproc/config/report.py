@@ -14,15 +14,14 @@ It reads the disk (globs) but writes nothing.
 
 from __future__ import annotations
 
-import os
+from typing import Any
 
-from logproc.config.load import LoadedConfig
-from logproc.config.schema import FileSinkConfig, SinkConfig, SourceConfig
+from logproc.config.loader import LoadedConfig
 from logproc.config.suggest import quote
 from logproc.safety import config_file_warnings, inspect_state_dir
 from logproc.sinks.formats import escape_controls
-from logproc.sources.file import compressed
-from logproc.sources.file.discovery import match_files, special_paths
+from logproc.sinks.registry import kind_of as sink_kind
+from logproc.sources.registry import kind_of as source_kind
 
 
 def describe(loaded: LoadedConfig) -> str:
@@ -33,7 +32,7 @@ def describe(loaded: LoadedConfig) -> str:
     lines += [f"warning: {w}" for w in inspect_state_dir(cfg.daemon.state_dir)[1]]
     lines += ["", "sources:"]
     for name, source in cfg.sources.items():
-        lines += _source(name, source)
+        lines += source_kind(source).describe(name, source)
     lines += ["", "sinks:"]
     for name, sink in cfg.sinks.items():
         lines += _sink(name, sink)
@@ -42,50 +41,8 @@ def describe(loaded: LoadedConfig) -> str:
     return loaded.mask("\n".join(escape_controls(line) for line in lines) + "\n")
 
 
-def _source(name: str, src: SourceConfig) -> list[str]:
-    head = f"  {name}: parser {src.parser}, start_at {src.start_at}, priority {src.priority}"
-    lines = [head, f"    paths: {', '.join(src.paths)}"]
-    if src.exclude:
-        lines.append(f"    exclude: {', '.join(src.exclude)}")
-    files = match_files(src.paths, src.exclude)
-    lines.append(f"    matches {len(files)} file{'' if len(files) == 1 else 's'}{':' if files else ''}")
-    lines += [f"      {f}{_compressed(f)}" for f in files]
-    # Globs one by one, to name the one that matches nothing among several that do.
-    empty = [glob for glob in src.paths if not match_files([glob], src.exclude)]
-    lines += [f"    warning: {glob} matches no file" for glob in empty]
-    lines += [f"    warning: {f} cannot be read" for f in files if not os.access(f, os.R_OK)]
-    lines += [f"    warning: {path} is {kind}, not a file: it is not read"
-              for path, kind in special_paths(src.paths, src.exclude)]
-    return lines
-
-
-def _compressed(path: str) -> str:
-    """" (gzip, 1234 bytes decompressed)" for a compressed file, "" for a plain one."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return ""
-    try:
-        fmt = compressed.sniff(fd)
-        if fmt is None:
-            return ""
-        size = compressed.size_hint(fd, fmt)
-        return f" ({fmt}{'' if size is None else f', {size} bytes decompressed'})"
-    except OSError:
-        return ""
-    finally:
-        os.close(fd)
-
-
-def _sink(name: str, sink: SinkConfig) -> list[str]:
-    if isinstance(sink, FileSinkConfig):
-        where = f" {sink.path}{' (fsync)' if sink.fsync else ''}"
-    elif sink.type == "http":
-        where = f" {sink.url} ({sink.encoding}{', gzip' if sink.gzip else ''})"
-    elif sink.type == "syslog":
-        where = f" {sink.address} ({sink.protocol}, facility {sink.facility})"
-    else:
-        where = ""
+def _sink(name: str, sink: Any) -> list[str]:
+    where = sink_kind(sink).describe(sink)
     fmt = (sink.format or "message") + (f" {quote(sink.template)}" if sink.template is not None else "")
     lines = [
         f"  {name}: {sink.type}{where}",

@@ -123,8 +123,11 @@ class _Spot:
         for seg in loc:
             # Remembered: the Annotated wrapper naming it is unwrapped a step before the
             # union's member is chosen, and a tag error lands on the union itself.
-            self.discriminator = _discriminator(tp) or self.discriminator
+            tagged = _discriminator(tp)
+            self.discriminator = tagged or self.discriminator
             tp = _unwrap(tp)
+            if tagged and _is_model(tp) and seg in _tags(tp, tagged):
+                continue  # a union of one member is that member, and its tag still in loc
             if seg == "[key]":  # the error is about a dict key, which the path already names
                 continue
             if _is_union(tp):  # seg names a union member: a tag value or a type name

@@ -49,8 +49,8 @@ def problems(sources: Iterable[Any], consumers: Iterable[Any], runners: Iterable
     now = time.monotonic() if now is None else now
     out: list[str] = []
     for s in sources:
-        if not s.thread.is_alive() and not getattr(s, "stopping", False):
-            out.append(f"watcher of source {s.name!r} is not running")
+        if not s.alive and not s.stopping:
+            out.append(f"source {s.name!r} is not running")
     runners = list(runners)
     for r in runners:
         if not r.thread.is_alive():
@@ -65,7 +65,7 @@ def problems(sources: Iterable[Any], consumers: Iterable[Any], runners: Iterable
             target = c.waiting_on
             if not hasattr(target, "thread"):
                 # computing (target None), or waiting for its file's earlier batch to be
-                # submitted by another consumer (a Turn): that one is judged on its own
+                # submitted by another consumer (its lease's turn): that one is judged on its own
                 if target is None:
                     out.append(f"{name} has been stuck on one batch for {now - c.busy_since:.0f}s")
             elif not target.thread.is_alive() or runner_stuck(target, now, stall):

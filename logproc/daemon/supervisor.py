@@ -1,11 +1,15 @@
 """The supervisor: owns the lifecycle and is the only place that acts on signals.
 
-States: STARTING → RUNNING → DRAINING → STOPPED. The main thread waits on the signal
-receiver with a timeout, commits checkpoints every `checkpoint_interval`, and on SIGTERM /
-SIGINT (or the end of a `--once` run) drains with one deadline:
+The running parts belong to the `Pipeline` (`logproc.pipeline.pipeline`); the supervisor
+drives it and owns what is about the process: signals, systemd notifications, the config
+file watch, liveness, the metrics server, the exit code.
 
-1. stop the watchers and close the queue (no new batches; what was read but not queued
-   stays unacknowledged in its file);
+States: STARTING → RUNNING → DRAINING → STOPPED. The main thread waits on the signal
+receiver with a timeout and on SIGTERM / SIGINT (or the end of a `--once` run) drains
+with one deadline:
+
+1. stop the sources and close the queue (no new batches; what was read but not queued
+   stays unacknowledged in its input);
 2. consumers drain the queue and hand everything to the sinks;
 3. sink runners write and flush what they hold, then close their sinks;
 4. commit checkpoints and exit 0.
@@ -32,18 +36,17 @@ from logproc.daemon.signals import Control, SignalReceiver
 from logproc.daemon.systemd import Notifier
 from logproc.log import get_logger
 from logproc.masking import mask
-from logproc.pipeline import alloc
-from logproc.pipeline import build as topology
-from logproc.pipeline.committer import Committer
-from logproc.pipeline.consumers import Consumer
-from logproc.pipeline.events import EventWatcher, events_lost
+from logproc.pipeline.events import events_lost
+from logproc.pipeline.pipeline import Pipeline
 
 if TYPE_CHECKING:
-    from logproc.config import LoadedConfig
+    from logproc.config.loader import LoadedConfig
+    from logproc.pipeline.build import Topology
+    from logproc.pipeline.committer import Committer
+    from logproc.pipeline.consumers import Consumer
 
 log = get_logger("supervisor")
 
-BEST_EFFORT_GRACE = 2.0  # seconds a when_full = "drop" sink gets to finish at shutdown
 STATUS_INTERVAL = 5.0  # seconds between systemd STATUS= updates
 
 
@@ -57,25 +60,35 @@ class Phase(enum.Enum):
 class Supervisor:
     def __init__(self, loaded: LoadedConfig, once: bool = False, progress: bool = False,
                  signals: SignalReceiver | None = None) -> None:
-        self.loaded = loaded
         self.once = once
         self.show_progress = progress
         self.phase = Phase.STARTING
         # the command installs its handlers before loading anything (a SIGTERM at start-up
         # is then recorded, not fatal); in-process users get a receiver installed by run()
         self.signals = signals or SignalReceiver()
-        self.topo = topology.build(loaded, once=once)
-        pool = self.topo.pool
-        n = loaded.config.daemon.consumers or (len(pool.workers) + 1 if pool is not None else 2)
-        self.consumers = [Consumer(self.topo, i) for i in range(n)]
-        self.events: EventWatcher | None = None
+        self.pipeline = Pipeline(loaded, once=once)
         self.config_watch: ConfigWatcher | None = None
         self.notifier = Notifier()
-        self.committer = Committer(self.topo.store, loaded.config.daemon.checkpoint_interval)
         self._stall = liveness.stall_seconds()
         self._next_ping = self._next_status = 0.0
         self._withheld = False  # watchdog pings withheld because the pipeline is stuck
         self._status_mark = (time.monotonic(), 0)
+
+    @property
+    def loaded(self) -> LoadedConfig:
+        return self.pipeline.loaded
+
+    @property
+    def topo(self) -> Topology:
+        return self.pipeline.topo
+
+    @property
+    def consumers(self) -> list[Consumer]:
+        return self.pipeline.consumers
+
+    @property
+    def committer(self) -> Committer:
+        return self.pipeline.committer
 
     # -- running -----------------------------------------------------------------------
     def run(self) -> int:
@@ -94,34 +107,20 @@ class Supervisor:
         finally:
             if server is not None:
                 server.stop()
-            if self.topo.pool is not None:  # closed by the drain; whatever path led here,
-                self.topo.pool.kill()  # no worker process outlives the daemon
+            self.pipeline.kill_workers()  # closed by the drain; whatever path led here
 
     def start(self) -> None:
-        """Start every thread and wait until every source is watching (no signals installed:
+        """Start every thread and wait until every source is ready (no signals installed:
         in-process users such as tests call `shutdown()` or `crash()` themselves)."""
+        self.pipeline.start()
+        if not self.once and self.loaded.config.daemon.watch_config:
+            self.config_watch = ConfigWatcher(self.loaded.path, lambda: self.signals.post(Control.RELOAD))
+            self.config_watch.start()
         topo = self.topo
-        alloc.tune()
-        if topo.pool is not None:  # first: the workers import while the rest starts
-            topo.pool.start()
-        self.committer.start()
-        for r in topo.runners.values():
-            r.start()
-        for c in self.consumers:
-            c.start()
-        for s in topo.sources.values():
-            s.start()
-        if not self.once:
-            self.events = EventWatcher(list(topo.sources.values()))
-            self.events.start()
-            if self.loaded.config.daemon.watch_config:
-                self.config_watch = ConfigWatcher(self.loaded.path, lambda: self.signals.post(Control.RELOAD))
-                self.config_watch.start()
-        for s in topo.sources.values():
-            s.watching.wait()
         self.phase = Phase.RUNNING
+        statuses = [s.status() for s in topo.sources.values()]
         log.info("started", sources=len(topo.sources), sinks=len(topo.runners),
-                 files=sum(s.files_watched for s in topo.sources.values()), once=self.once,
+                 files=sum(st.watched for st in statuses if st.unit == "files"), once=self.once,
                  workers=0 if topo.pool is None else len(topo.pool.workers))
         self.notifier.notify("READY=1", "STATUS=watching")
 
@@ -132,22 +131,9 @@ class Supervisor:
     def crash(self) -> None:
         """Stop everything abruptly with no final commit: the state on disk is what a
         SIGKILL would leave (for in-process tests; the sinks may finish a write first)."""
-        topo = self.topo
-        for s in topo.sources.values():
-            s.stop()
-        topo.queue.close()
-        for r in topo.runners.values():
-            r.abort()
-        if self.events is not None:
-            self.events.stop()
         if self.config_watch is not None:
             self.config_watch.stop()
-        self.committer.stop()
-        for t in ([s.thread for s in topo.sources.values()] + [c.thread for c in self.consumers]
-                  + [r.thread for r in topo.runners.values()]):
-            t.join(5)
-        if topo.pool is not None:
-            topo.pool.kill()
+        self.pipeline.crash()
         self.phase = Phase.STOPPED
 
     def _loop(self) -> int:
@@ -173,7 +159,7 @@ class Supervisor:
                         return self._drain()
             if progress is not None:
                 progress.update()
-            if self.once and not any(s.thread.is_alive() for s in topo.sources.values()):
+            if self.once and self.pipeline.sources_done:
                 code = self._drain()
                 if progress is not None:
                     progress.finish()
@@ -196,7 +182,7 @@ class Supervisor:
                 self.config_watch.remember(digest)
             return "refused"
         self.notifier.reloading()
-        outcome = reload.apply(self, new, self._wait)
+        outcome = reload.apply(self.pipeline, new, self._wait)
         if outcome != "signal":
             self.notifier.notify("READY=1", "STATUS=" + self.status(time.monotonic()))
         if self.config_watch is not None:
@@ -255,8 +241,9 @@ class Supervisor:
         last_t, last_n = self._status_mark
         rate = (written - last_n) / (now - last_t) if now > last_t else 0.0
         self._status_mark = (now, written)
-        lag = sum(sum(s.checkpoint_lag().values()) for s in self.topo.sources.values())
-        files = sum(s.files_watched for s in self.topo.sources.values())
+        statuses = [s.status() for s in self.topo.sources.values()]
+        lag = sum(st.lag for st in statuses)
+        files = sum(st.watched for st in statuses if st.unit == "files")
         text = (f"{rate:.0f} entries/s, queue {self.topo.queue.depth}/{self.topo.queue.capacity}, "
                 f"lag {lag} bytes, {files} files")
         refusing = [r.name for r in self.topo.runners.values() if r.stats.refusing]
@@ -276,47 +263,10 @@ class Supervisor:
         self.notifier.notify("STOPPING=1", "STATUS=draining")
         topo = self.topo
         deadline = time.monotonic() + self.loaded.config.daemon.shutdown_timeout
-        for s in topo.sources.values():
-            s.stop()
-        topo.queue.close()
-        topo.gate.open()
-        if self.events is not None:
-            self.events.stop()
+        self.pipeline.stop_sources()
         if self.config_watch is not None:
             self.config_watch.stop()
-        steps: list[tuple[str, Callable[[], bool]]] = [
-            ("watchers", lambda: not any(s.thread.is_alive() for s in topo.sources.values())),
-            ("consumers", lambda: not any(c.thread.is_alive() for c in self.consumers)),
-        ]
-        outcome = "ok"
-        for what, done in steps:
-            outcome = self._wait(done, deadline)
-            if outcome != "ok":
-                break
-            if what == "consumers":
-                if topo.pool is not None:  # idle now; one that does not end is killed in time
-                    topo.pool.close(max(0.1, min(5.0, deadline - time.monotonic())))
-                for r in topo.runners.values():
-                    r.close()
-        if outcome == "ok":
-            runners = [r for r in topo.runners.values() if not r.drop_when_full]
-            outcome = self._wait(lambda: not any(r.thread.is_alive() for r in runners), deadline)
-        if outcome == "ok":
-            # best-effort sinks acknowledged at submission: a short grace, then abandoned
-            best_effort = [r for r in topo.runners.values() if r.drop_when_full]
-            grace = min(deadline, time.monotonic() + BEST_EFFORT_GRACE)
-            if self._wait(lambda: not any(r.thread.is_alive() for r in best_effort), grace) != "ok":
-                for r in best_effort:
-                    if r.thread.is_alive():
-                        r.abort()
-                        log.warning("best-effort sink abandoned at shutdown", sink=r.name,
-                                    entries=r.depth)
-        if outcome != "ok":
-            for r in topo.runners.values():
-                r.abort()
-            if topo.pool is not None:  # consumers may still hold workers: do not wait on them
-                topo.pool.kill()
-        self.committer.stop()
+        outcome = self.pipeline.drain(deadline, self._wait)
         self._commit()
         self.phase = Phase.STOPPED
         topo.dead_letters.flush_log(force=True)
@@ -344,7 +294,8 @@ class Supervisor:
                      bytes_lost_gone=st.lost.get("gone", 0), bytes_lost_corrupt=st.lost.get("corrupt", 0),
                      broken_archives=st.broken_archives,
                      empty_lines=st.empty, pieces=st.pieces,
-                     files_watched=s.files_watched)
+                     entries_lost=sum(st.lost_entries.values()) or None,
+                     dropped=sum(st.dropped.values()) or None, files_watched=s.status().watched)
         for name, r in self.topo.runners.items():
             rs = r.stats
             log.info("sink stats", sink=name, entries_written=rs.entries_written, errors=rs.errors,

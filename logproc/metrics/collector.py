@@ -1,7 +1,7 @@
 """The Prometheus collector: the pipeline's own counters, read at scrape time.
 
 Nothing is counted for metrics' sake on the per-line path: the watchers, consumers and
-sink runners keep their plain-int stats as they always did (`ReadStats`, `SinkStats`,
+sink runners keep their plain-int stats as they always did (`SourceStats`, `SinkStats`,
 `SourceRoutes.parse_errors`, the sink's `DurationHistogram`) and `collect()` reads them
 when Prometheus asks. The reads take no lock: each value is one attribute read of an int
 written by its own thread, so a scrape is a consistent-enough sample, never a stall of
@@ -52,7 +52,8 @@ def _retry(read: Callable[[], T], default: T) -> T:
 
 def _file_gauges(src: Any) -> tuple[int, int, int, int]:
     """Files watched, descriptors held, pinned bytes, checkpoint lag (sum over files)."""
-    return src.files_watched, src.open_files, src.pinned_bytes, sum(src.checkpoint_lag().values())
+    st = src.status()
+    return st.watched, st.open_files, st.pinned_bytes, st.lag
 
 
 def _fmt(bound: float) -> str:
@@ -187,11 +188,13 @@ class PipelineCollector(Collector):
         `sink` for what one sink did not get. An absent label is the same as an empty one
         to Prometheus, so `sum by (reason)` works across both."""
         fam = CounterMetricFamily("logproc_entries_dropped_total", "Entries that reached no sink on "
-                                  "purpose or by policy: empty lines (per source), min_level, "
-                                  "filter, sink_full and dead_letter (per sink).")
+                                  "purpose or by policy: empty lines and receiver_full (per "
+                                  "source), min_level, filter, sink_full and dead_letter (per sink).")
         name = "logproc_entries_dropped_total"
         for src_name, src in list(topo.sources.items()):
             fam.add_sample(name, {"reason": "empty", "source": src_name}, src.stats.empty)
+            for reason, value in list(src.stats.dropped.items()):  # receivers: receiver_full
+                fam.add_sample(name, {"reason": reason, "source": src_name}, value)
         for sink_name, r in list(topo.runners.items()):
             rs = r.stats
             for reason, value in (("min_level", rs.dropped_min_level), ("filter", rs.dropped_filter),

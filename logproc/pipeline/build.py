@@ -26,12 +26,11 @@ from logproc.pipeline.gate import Gate
 from logproc.pipeline.queue import BatchQueue
 from logproc.pipeline.stages import BatchFn, build_batch_fn
 from logproc.sinks.deadletter import DeadLetters
-from logproc.sinks.file.sink import FileSink
-from logproc.sinks.kinds import formatter_for, needs_entries_for, raw_only_for
+from logproc.sinks.registry import kind_of as sink_kind
 from logproc.sinks.runner import SinkRunner
-from logproc.sinks.stdout.sink import StdoutSink
-from logproc.sources.file.source import FileSource, Handover
-from logproc.sources.file.tailer import ReadStats
+from logproc.sources.base import Source, SourceStats
+from logproc.sources.kind import SourceContext
+from logproc.sources.registry import kind_of as source_kind
 from logproc.transforms import build_source_pipeline
 from logproc.transforms.filter import build_filter
 
@@ -66,7 +65,7 @@ class Topology:
     queue: BatchQueue
     tracker: AckTracker
     dead_letters: DeadLetters
-    sources: dict[str, FileSource] = field(default_factory=dict)
+    sources: dict[str, Source] = field(default_factory=dict)
     runners: dict[str, SinkRunner] = field(default_factory=dict)
     routes: dict[str, SourceRoutes] = field(default_factory=dict)
     # consumers take batches only while this is open; a reload closes it to swap sinks and
@@ -76,18 +75,7 @@ class Topology:
 
 
 def build_sink(name: str, cfg: Any, dead_letters: DeadLetters) -> Sink:
-    # network sinks are imported only when a config uses them (start-up stays lean)
-    if cfg.type == "stdout":
-        return StdoutSink(name)
-    if cfg.type == "file":
-        return FileSink(name, cfg.path, cfg.fsync)
-    if cfg.type == "http":
-        from logproc.sinks.http import HttpSink
-        return HttpSink(name, cfg, dead_letters)
-    if cfg.type == "syslog":
-        from logproc.sinks.syslog import SyslogSink
-        return SyslogSink(name, cfg)
-    raise ValueError(f"unknown sink type {cfg.type!r}")  # the schema makes this unreachable
+    return sink_kind(cfg).build(name, cfg, dead_letters)
 
 
 def descriptor_budget(max_open_files: int) -> int:
@@ -115,12 +103,12 @@ def build(loaded: LoadedConfig, once: bool = False) -> Topology:
 
 
 def build_runner(topo: Topology, name: str, scfg: Any, daemon: Any = None) -> SinkRunner:
-    sink = build_sink(name, scfg, topo.dead_letters)
-    linger = scfg.batch_timeout if scfg.type == "http" else 0.0
+    kind = sink_kind(scfg)
+    sink = kind.build(name, scfg, topo.dead_letters)
+    linger, linger_entries = kind.linger(scfg)
     daemon = daemon or topo.loaded.config.daemon
     return SinkRunner(sink, daemon.queue_size, scfg.when_full, topo.dead_letters,
-                      after_write=topo.store.commit_light, linger=linger,
-                      linger_entries=getattr(scfg, "batch_max_entries", 0))
+                      after_write=topo.store.commit_light, linger=linger, linger_entries=linger_entries)
 
 
 def build_routes(topo: Topology, loaded: LoadedConfig) -> dict[str, SourceRoutes]:
@@ -135,10 +123,11 @@ def build_routes(topo: Topology, loaded: LoadedConfig) -> dict[str, SourceRoutes
         for sname, scfg in cfg.sinks.items():
             if scfg.inputs is not None and name not in scfg.inputs:
                 continue
-            routes.append(Route(topo.runners[sname], build_filter(scfg), formatter_for(scfg),
-                                raw_only_for(scfg)))
-            parse = parse or needs_entries_for(scfg)
-        pipeline = build_source_pipeline(name, src, host) if parse else None
+            kind = sink_kind(scfg)
+            routes.append(Route(topo.runners[sname], build_filter(scfg), kind.formatter(scfg),
+                                kind.raw_only(scfg)))
+            parse = parse or kind.needs_entries(scfg)
+        pipeline = build_source_pipeline(name, src, host, source_kind(src).parser(src)) if parse else None
         run = build_batch_fn(pipeline, [(r.filter, r.formatter, r.raw_only) for r in routes])
         out[name] = SourceRoutes(pipeline, routes, run)
     return out
@@ -163,10 +152,10 @@ def build_pool(topo: Topology, loaded: LoadedConfig, daemon: Any = None) -> Work
     return procpool.WorkerPool(workers, spec)
 
 
-def build_source(topo: Topology, name: str, src: Any, once: bool = False, handover: Handover | None = None,
-                 stats: ReadStats | None = None, daemon: Any = None) -> FileSource:
+def build_source(topo: Topology, name: str, src: Any, once: bool = False, handover: Any = None,
+                 stats: SourceStats | None = None, daemon: Any = None) -> Source:
     cfg = topo.loaded.config
     daemon = daemon or cfg.daemon
     budget = descriptor_budget(daemon.max_open_files) // max(1, len(cfg.sources))
-    return FileSource(name, src, topo.queue, topo.store, once=once, budget=budget, handover=handover,
-                      stats=stats)
+    ctx = SourceContext(topo.queue, topo.store, once=once, budget=budget, handover=handover, stats=stats)
+    return source_kind(src).build(name, src, ctx)

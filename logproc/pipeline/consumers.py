@@ -1,11 +1,11 @@
 """Consumers: threads that take batches, run the pipeline and hand payloads to sinks.
 
-For each batch: parse once (when any routed sink needs fields), then per route filter and
-format into one payload (the source's batch function, see `stages`; in worker processes
-when `[daemon] workers` > 0, see `procpool`), register a ticket with the ack tracker
-counting the sinks that got something, submit, and only then release the batch's file in
-the queue (so the file's next batch reaches every sink after this one). Consumers end when
-the queue is closed and drained — closing is the shutdown protocol.
+For each lease (see `queue`): parse once (when any routed sink needs fields), then per
+route filter and format into one payload (the source's batch function, see `stages`; in
+worker processes when `[daemon] workers` > 0, see `offload`); then, in the stream's turn,
+register a ticket with the ack tracker counting the sinks that got something, submit,
+and mark the lease done (so the stream's next batch reaches every sink after this one).
+Consumers end when the queue is closed and drained — closing is the shutdown protocol.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import os
 import threading
 import time
 
-from logproc.batch import Batch
 from logproc.log import get_logger
 from logproc.pipeline.build import Topology
 from logproc.pipeline.offload.pool import PoolClosed, WorkerFailed
+from logproc.pipeline.queue import Lease
 from logproc.sinks.base import Delivery, noop
 
 log = get_logger("consumer")
@@ -35,8 +35,8 @@ class Consumer:
         self.batches = 0
         self.last_progress = time.monotonic()
         self.busy_since = 0.0  # monotonic time the batch in hand was taken (0: idle)
-        self.waiting_on: object | None = None  # the sink runner a submit is waiting for
-        self.holding: str | None = None  # the source of the batch in hand (reload waits on it)
+        # what the batch in hand waits for: a sink runner's inbox, or its lease's turn
+        self.waiting_on: object | None = None
         self.thread = threading.Thread(target=self._run, name=f"consumer-{index}", daemon=False)
 
     def start(self) -> None:
@@ -54,21 +54,16 @@ class Consumer:
                 self.last_progress = time.monotonic()
                 continue
             try:
-                batch = queue.get(timeout=0.5)
-                if batch is None:
+                lease = queue.get(timeout=0.5)
+                if lease is None:
                     if queue.closed:
                         return
                     self.last_progress = time.monotonic()
                     continue
                 self.busy_since = time.monotonic()
-                self.holding = batch.source
-                ordered = batch.turn is not None
-                if ordered:
-                    # the file's next batch may be computed by another consumer meanwhile;
-                    # submission waits for this one's turn (see daemon.turn)
-                    queue.release(batch)
+                batch = lease.batch
                 try:
-                    self.process(batch)
+                    self.process(lease)
                 except PoolClosed:
                     # shutdown past its deadline killed the workers: the batch stays
                     # unacknowledged (read again after a restart); this thread is done
@@ -81,9 +76,6 @@ class Consumer:
                     raise
                 finally:
                     self.busy_since = 0.0
-                    self.holding = None
-                    if not ordered:
-                        queue.release(batch)
                 self.batches += 1
                 self.last_progress = time.monotonic()
                 if _FAULT_CONSUMER_EXIT and self.thread.name == "consumer-0":
@@ -91,7 +83,8 @@ class Consumer:
             finally:
                 gate.exit()
 
-    def process(self, batch: Batch) -> None:
+    def process(self, lease: Lease) -> None:
+        batch = lease.batch
         sr = self.topo.routes[batch.source]
         lines = batch.lines
         pool = self.topo.pool
@@ -111,11 +104,9 @@ class Consumer:
                 sr.parse_errors += errors
         deliveries: list[tuple[object, Delivery]] = []
         source = batch.source
-        turn = batch.turn
-        if turn is not None:
-            self.waiting_on = turn
-            turn.wait(batch.seq)
-            self.waiting_on = None
+        self.waiting_on = lease
+        lease.wait_turn()
+        self.waiting_on = None
         for route, (n, n_level, n_filter, payload) in zip(sr.routes, results, strict=False):
             if route.filter is not None:
                 stats = route.runner.stats
@@ -124,12 +115,11 @@ class Consumer:
                         stats.dropped_min_level += n_level
                         stats.dropped_filter += n_filter
             if n:
-                deliveries.append((route.runner, Delivery(source, payload, n, noop, batch.key)))
+                deliveries.append((route.runner, Delivery(source, payload, n, noop, batch.stream)))
         ticket = self.topo.tracker.open(batch, len(deliveries))
         for runner, d in deliveries:
             d.ack = ticket.ack
             self.waiting_on = runner
             runner.submit(d)  # type: ignore[attr-defined]
         self.waiting_on = None
-        if turn is not None:
-            turn.done(batch.seq)
+        lease.done()

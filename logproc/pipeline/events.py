@@ -1,10 +1,11 @@
-"""Filesystem events as wake-up hints for the source watchers.
+"""Filesystem events as wake-up hints for the sources.
 
-One watchdog observer (inotify on Linux) watches each folder a source's globs can match
-in. Any event in a folder wakes the sources that watch it; they then rescan and read.
+One watchdog observer (inotify on Linux) watches each folder a source asks for
+(`Source.folders()`: the folders a file source's globs can match in). Any event in a
+folder wakes the sources that watch it; they then rescan and read.
 Events are never trusted to be complete: inotify queues overflow, and some filesystems
 send nothing, so each source also runs a periodic stat pass on its own. An overflow
-(watchdog's `EventsLostEvent`) is counted (`events_lost`, shared by every watcher of the
+(watchdog's `EventsLostEvent`) is counted (`events_lost`, shared by every observer of the
 process: `logproc_watch_events_lost_total`), wakes every source at once, and is logged as
 one warning per `OVERFLOW_LOG_INTERVAL` (watchdog's own line for it is dropped: this one
 says what happens next).
@@ -23,8 +24,7 @@ from watchdog.events import EventsLostEvent, FileSystemEvent, FileSystemEventHan
 from watchdog.observers import Observer
 
 from logproc.log import get_logger
-from logproc.sources.file.discovery import watch_dirs
-from logproc.sources.file.source import FileSource
+from logproc.sources.base import Source
 
 log = get_logger("watch")
 
@@ -32,7 +32,7 @@ OVERFLOW_LOG_INTERVAL = 60.0
 
 
 class _Overflows:
-    """Overflows seen by this process's watchers (read by the metrics collector)."""
+    """Overflows seen by this process's folder observers (read by the metrics collector)."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -65,7 +65,7 @@ logging.getLogger("watchdog.observers.inotify_c").addFilter(_DropOverflowLine())
 
 
 class _Waker(FileSystemEventHandler):
-    def __init__(self, sources: list[FileSource]) -> None:
+    def __init__(self, sources: list[Source]) -> None:
         self.sources = sources
 
     def on_any_event(self, event: FileSystemEvent) -> None:
@@ -75,12 +75,12 @@ class _Waker(FileSystemEventHandler):
             s.wake.set()
 
 
-class EventWatcher:
-    def __init__(self, sources: list[FileSource]) -> None:
-        by_dir: dict[str, list[FileSource]] = defaultdict(list)
+class FolderEvents:
+    def __init__(self, sources: list[Source]) -> None:
+        by_dir: dict[str, list[Source]] = defaultdict(list)
         self.recursive: dict[str, bool] = {}
         for s in sources:
-            for d, deeper in watch_dirs(list(s.cfg.paths)).items():
+            for d, deeper in s.folders().items():
                 by_dir[d].append(s)
                 self.recursive[d] = self.recursive.get(d, False) or deeper
         self.by_dir = dict(by_dir)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 if TYPE_CHECKING:
-    from logproc.config.schema import SinkConfig
+    from logproc.sinks.base import SinkBase as SinkConfig
 
 Entry = dict[str, Any]
 Formatter = Callable[[list[Entry] | None, list[bytes]], bytes]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from logproc.transforms.base import Entry, Parser, SourcePipeline, Transform
 from logproc.transforms.fields import build_drop_fields, build_rename, build_static_fields
@@ -33,9 +33,6 @@ from logproc.transforms.parse_regex import build_regex_parser
 from logproc.transforms.parse_syslog import build_syslog_parser
 from logproc.transforms.redact import build_redact
 from logproc.transforms.timestamps import resolve_tz
-
-if TYPE_CHECKING:
-    from logproc.config.schema import SourceConfig
 
 __all__ = ["PARSERS", "Entry", "SourcePipeline", "build_parser", "build_source_pipeline"]
 
@@ -53,23 +50,26 @@ PARSERS: dict[str, Callable[[str, Any, str, tzinfo | None], Parser]] = {
 _MISSING: Any = object()
 
 
-def build_parser(name: str, cfg: SourceConfig, host: str) -> Parser:
-    """The parser of source ``name`` (reads ``parser``, ``pattern``, ``timezone``)."""
+def build_parser(name: str, cfg: Any, host: str, parser: str | None = None) -> Parser:
+    """The parser of source ``name``: ``parser``, or the config's own (reads ``parser``,
+    ``pattern``, ``timezone`` when the source has one)."""
+    kind = parser or cfg.parser
     try:
-        builder = PARSERS[cfg.parser]
+        builder = PARSERS[kind]
     except KeyError:
-        raise ValueError(f"unknown parser {cfg.parser!r}") from None
-    return builder(name, cfg, host, resolve_tz(cfg.timezone))
+        raise ValueError(f"unknown parser {kind!r}") from None
+    return builder(name, cfg, host, resolve_tz(getattr(cfg, "timezone", "local")))
 
 
-def build_source_pipeline(name: str, cfg: SourceConfig, host: str) -> SourcePipeline:
-    """The pipeline of source ``name``; ``host`` is this machine's name.
+def build_source_pipeline(name: str, cfg: Any, host: str, parser: str | None = None) -> SourcePipeline:
+    """The pipeline of source ``name``; ``host`` is this machine's name; ``parser`` the
+    source kind's parser (see ``logproc.sources.kind``), by default the config's.
 
     Reads ``parser``, ``pattern``, ``timezone``, ``rename``, ``drop_fields``, ``fields`` and
     ``redact`` from ``cfg``. Raises ``ValueError`` (or ``re.error``, ``KeyError`` for an
     unknown zone) for what the config schema should already have refused.
     """
-    parse = build_parser(name, cfg, host)
+    parse = build_parser(name, cfg, host, parser)
     steps: tuple[Transform, ...] = tuple(
         step
         for step in (

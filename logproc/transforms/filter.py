@@ -28,7 +28,7 @@ from logproc.transforms.base import Entry
 from logproc.transforms.levels import LEVEL_RANK, normalize_level
 
 if TYPE_CHECKING:
-    from logproc.config.schema import SinkConfig
+    from logproc.sinks.base import SinkBase as SinkConfig
 
 SinkFilter = Callable[[list[Entry]], tuple[list[int], int, int]]
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from logproc.config import FileSinkConfig, LoadedConfig, load_text
+from logproc.config import LoadedConfig, load_text
 from logproc.config.env import substitute
 from logproc.masking import masker
+from logproc.sinks.file.config import FileSinkConfig
 
 Issues = Callable[[str], list[str]]
 Loads = Callable[[str], LoadedConfig]

@@ -11,14 +11,14 @@ import pytest
 from logproc.config import (
     Config,
     DaemonConfig,
-    FileSinkConfig,
     LoadedConfig,
-    SourceConfig,
-    StdoutSinkConfig,
     load,
     load_text,
 )
 from logproc.errors import ConfigErrors
+from logproc.sinks.file.config import FileSinkConfig
+from logproc.sinks.stdout.config import StdoutSinkConfig
+from logproc.sources.file.config import SourceConfig
 
 from .conftest import MINIMAL
 

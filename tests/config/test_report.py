@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from logproc.config import load
-from logproc.config import report as report_module
 from logproc.config.report import describe
+from logproc.sources.file import report as report_module
 
 
 def test_describe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

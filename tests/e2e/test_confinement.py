@@ -92,7 +92,7 @@ def test_a_planted_symlink_in_the_state_dir_is_never_written_through(work, write
     assert {k: v.read_text() for k, v in victims.items()} == {"tmp": "precious\n", "dead": "precious\n"}
     assert not (work / "state" / "checkpoints.json.tmp").is_symlink()
     doc = orjson.loads((work / "state" / "checkpoints.json").read_bytes())
-    assert doc["version"] == 1
+    assert doc["version"] == 2
 
 
 def test_source_placeholder_cannot_climb_out_of_the_sink_folder(work, write_config):

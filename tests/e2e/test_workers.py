@@ -165,8 +165,8 @@ class _Source:
 
 def _spec(sinks: list[_Sink]) -> dict[str, object]:
     return {"host": "h", "sources": [{
-        "name": "app", "parse": True,
-        "source": {k: getattr(_Source, k) for k in procpool.SOURCE_KEYS},
+        "name": "app", "parse": True, "parser": _Source.parser,
+        "source": {k: getattr(_Source, k) for k in vars(_Source) if not k.startswith("_")},
         "sinks": [dict(vars(s)) for s in sinks],
     }]}
 

@@ -49,9 +49,10 @@ from hypothesis import strategies as st
 
 from logproc.batch import Batch
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
+from logproc.sources.base import SourceStats
 from logproc.sources.file import fingerprint
 from logproc.sources.file.multiline import MultilineSplitter
-from logproc.sources.file.tailer import ReadStats, State, Tailer, open_file
+from logproc.sources.file.tailer import State, Tailer, open_file
 from logproc.testing import run_once
 
 EXAMPLES = int(os.environ.get("LOGPROC_MULTILINE_EXAMPLES", "300"))
@@ -253,7 +254,7 @@ class Model:
     def run(self, r: Run) -> None:
         fd, st_ = open_file(str(self.path))
         t = Tailer("app", str(self.path), fd, st_, self.record, self.store, self.limit, 0, MULTILINE)
-        stats = ReadStats()
+        stats = SourceStats()
         self.steps.append(f"run from {self.record.offset}: chunk {r.chunk}, flush_entry after reads"
                           f" {sorted(r.flush_after)}" + (", then stop" if r.stop else ""))
         reads = 0

@@ -6,6 +6,7 @@ import os
 import stat
 
 import orjson
+import structlog
 
 from logproc.batch import Batch
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
@@ -54,12 +55,48 @@ class TestCheckpointStore:
         assert store.commit() is True
         assert store.commit() is False  # nothing changed
         doc = orjson.loads((tmp_path / "checkpoints.json").read_bytes())
-        assert doc["version"] == 1
+        assert doc["version"] == 2 and doc["cursors"] == []
         assert stat.S_IMODE(os.stat(tmp_path / "checkpoints.json").st_mode) == 0o600
         again = CheckpointStore(tmp_path)
         again.load()
         rec = again.get("1:2")
         assert rec is not None and rec.offset == 42
+
+    def test_a_version_1_file_is_migrated_on_first_start(self, tmp_path):
+        """The format before there were journal cursors is read, and written anew at once
+        (the first commit, even with nothing acknowledged since)."""
+        old = {"version": 1, "written": 1.0, "files": [
+            {"dev": 1, "ino": 2, "fp_len": 3, "fp": "abc", "offset": 42, "path": "/x.log", "source": "app",
+             "tail_hash": "t", "updated": 5.0, "size": 50, "gone_since": 0.0}]}
+        (tmp_path / "checkpoints.json").write_bytes(orjson.dumps(old))
+        store = CheckpointStore(tmp_path)
+        with structlog.testing.capture_logs() as logs:
+            store.load()
+        assert [(e["event"], e["version"], e["new_version"]) for e in logs] == [
+            ("checkpoint file migrated; it is written in the new format from now on", 1, 2)]
+        rec = store.get("1:2")
+        assert rec is not None and (rec.offset, rec.tail_hash, rec.size) == (42, "t", 50)
+        assert store.commit() is True
+        doc = orjson.loads((tmp_path / "checkpoints.json").read_bytes())
+        assert doc["version"] == 2 and doc["cursors"] == []
+        assert [(f["ino"], f["offset"], f["path"]) for f in doc["files"]] == [(2, 42, "/x.log")]
+
+    def test_a_cursor_moves_with_acknowledgements_and_survives_a_restart(self, tmp_path):
+        store = CheckpointStore(tmp_path)
+        store.load()
+        cur = store.cursor("journal")
+        assert store.cursor("journal") is cur and cur.cursor == ""
+        store.advance(cur, "s=1;i=5", "")
+        store.advance(cur, "s=1;i=5", "")  # the same cursor again: no change
+        assert store.dirty and store.commit() is True and store.commit() is False
+        store.advance(cur, "s=1;i=9", "")
+        store.commit()
+        again = CheckpointStore(tmp_path)
+        again.load()
+        assert again.cursor("journal").cursor == "s=1;i=9"
+        assert again.acked == {}  # cursors are not bytes
+        doc = orjson.loads((tmp_path / "checkpoints.json").read_bytes())
+        assert [(c["source"], c["cursor"]) for c in doc["cursors"]] == [("journal", "s=1;i=9")]
 
     def test_offsets_never_move_back_and_replaced_records_are_orphans(self, tmp_path):
         """advance only moves forward; acks for a record replaced in the index (its file was

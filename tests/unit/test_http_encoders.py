@@ -13,15 +13,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from logproc.config.schema import HttpSinkConfig
 from logproc.errors import FatalSinkError, RetriableSinkError
 from logproc.sinks.base import Delivery, noop
 from logproc.sinks.deadletter import DeadLetters
-from logproc.sinks.http import HttpSink, build_http_formatter
+from logproc.sinks.http import formatter as build_http_formatter
 from logproc.sinks.http.batching import plan
 from logproc.sinks.http.client import retry_after
+from logproc.sinks.http.config import HttpSinkConfig
 from logproc.sinks.http.encoders import build_encoding
 from logproc.sinks.http.encoders.elasticsearch import failures
+from logproc.sinks.http.sink import HttpSink
 from logproc.sinks.http.timefmt import epoch_ns
 from logproc.testing import HttpTestServer, Reply
 

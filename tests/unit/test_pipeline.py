@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from logproc.config.schema import SourceConfig
+from logproc.sources.file.config import SourceConfig
 from logproc.transforms import PARSERS, build_source_pipeline
 
 PATH = "/var/log/app.log"

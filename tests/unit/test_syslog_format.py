@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from logproc.config.schema import SyslogSinkConfig
 from logproc.errors import RetriableSinkError
 from logproc.sinks.base import Delivery, noop
-from logproc.sinks.syslog import SyslogSink, build_syslog_formatter
+from logproc.sinks.syslog.config import SyslogSinkConfig
 from logproc.sinks.syslog.message import truncate_utf8
 from logproc.sinks.syslog.rfc5424 import sd_escape
+from logproc.sinks.syslog.sink import SyslogSink, build_syslog_formatter
 from logproc.sinks.syslog.transport import split_octet_frames
 
 TS = "2024-01-02T03:04:05.123456Z"

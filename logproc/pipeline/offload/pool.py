@@ -47,6 +47,7 @@ import orjson
 from logproc.log import get_logger
 from logproc.pipeline.offload.worker import REPLY, REQUEST, ROUTE, SPEC_LEN
 from logproc.pipeline.stages import BatchResult, RouteResult, merge
+from logproc.sources.registry import kind_of as source_kind
 
 if TYPE_CHECKING:
     from logproc.config.schema import Config
@@ -63,9 +64,6 @@ _F_SETPIPE_SZ = 1031
 #: mmap'd and unmapped, or trimmed off the heap, per batch, and the page faults cost ~10 %
 #: of the workers' CPU (docs/performance.md). The heap now keeps what a batch needed.
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(16 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20)}  # = alloc.py
-
-SOURCE_KEYS = ("parser", "pattern", "timezone", "rename", "drop_fields", "fields", "redact")
-
 
 class WorkerDied(Exception):
     """The worker process went away (EOF or broken pipe) during a call."""
@@ -102,16 +100,8 @@ def worker_spec(config: Config, host: str, sources: Sequence[str], parses: dict[
         sinks = [scfg.model_dump(mode="json") for scfg in config.sinks.values()
                  if scfg.inputs is None or name in scfg.inputs]
         out.append({"name": name, "parse": parses[name], "sinks": sinks,
-                    "source": {key: _plain(getattr(src, key)) for key in SOURCE_KEYS}})
+                    "parser": source_kind(src).parser(src), "source": src.model_dump(mode="json")})
     return {"host": host, "sources": out}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return dict(value)
-    if isinstance(value, list | tuple):
-        return list(value)
-    return value
 
 
 class Worker:

@@ -49,15 +49,16 @@ SPEC_LEN = struct.Struct("<I")
 def build_fns(spec: dict[str, Any]) -> list[Any]:
     """One batch function per source of ``spec`` (the same builders the daemon uses)."""
     from logproc.pipeline.stages import build_batch_fn
-    from logproc.sinks.kinds import formatter_for, raw_only_for
+    from logproc.sinks.registry import kind_of
     from logproc.transforms import build_source_pipeline
     from logproc.transforms.filter import build_filter
 
     fns = []
     for src in spec["sources"]:
-        sinks = [SimpleNamespace(**s) for s in src["sinks"]]
-        routes = [(build_filter(s), formatter_for(s), raw_only_for(s)) for s in sinks]  # type: ignore[arg-type]
-        pipeline = (build_source_pipeline(src["name"], SimpleNamespace(**src["source"]), spec["host"])  # type: ignore[arg-type]
+        sinks: list[Any] = [SimpleNamespace(**s) for s in src["sinks"]]  # the configs' plain values
+        routes = [(build_filter(s), kind_of(s).formatter(s), kind_of(s).raw_only(s)) for s in sinks]
+        pipeline = (build_source_pipeline(src["name"], SimpleNamespace(**src["source"]), spec["host"],
+                                          src["parser"])
                     if src["parse"] else None)
         fns.append(build_batch_fn(pipeline, routes))
     return fns

@@ -23,13 +23,13 @@ from collections import defaultdict
 
 from logproc.errors import FatalSinkError
 from logproc.log import get_logger
-from logproc.sinks.base import Delivery
+from logproc.sinks.base import Delivery, Sink
 
 log = get_logger("sink")
 TAIL_CHUNK = 65536
 
 
-class FileSink:
+class FileSink(Sink):
     def __init__(self, name: str, path: str, fsync: bool = False) -> None:
         self.name = name
         self.template = path

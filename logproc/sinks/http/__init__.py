@@ -1,23 +1,36 @@
 """The `http` sink: batches of entries POSTed to an HTTP endpoint in one of four wire
 encodings (`ndjson`, `json_array`, `loki`, `elasticsearch`).
 
-- `build_http_formatter(cfg)`: the consumers' half, entries to payload units
-  (`encoders`);
-- `HttpSink(name, cfg, dead_letters)`: the sink's half, units to requests, sent with
-  retries (`sink`, `batching`, `client`).
+- the consumers' half: the encoding's entry half (`encoders`), entries to payload units;
+- the sink's half: `sink.HttpSink`, units to requests, sent with retries (`batching`,
+  `client`). urllib3 is imported only when a config has an http sink.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from logproc.sinks.base import Sink
 from logproc.sinks.formats import Formatter
-from logproc.sinks.http.encoders import build_encoding
-from logproc.sinks.http.sink import HttpSink
-
-__all__ = ["HttpSink", "build_http_formatter"]
+from logproc.sinks.http.config import HttpSinkConfig
+from logproc.sinks.kind import SinkKind, always, never
 
 
-def build_http_formatter(cfg: Any) -> Formatter:
-    """What the consumers run for an http sink: its encoding's entry half."""
+def formatter(cfg: Any) -> Formatter:
+    from logproc.sinks.http.encoders import build_encoding
     return build_encoding(cfg).entry_half
+
+
+def build(name: str, cfg: Any, dead_letters: Any) -> Sink:
+    from logproc.sinks.http.sink import HttpSink
+    return HttpSink(name, cfg, dead_letters)
+
+
+def describe(cfg: Any) -> str:
+    return f" {cfg.url} ({cfg.encoding}{', gzip' if cfg.gzip else ''})"
+
+
+KIND = SinkKind("http", HttpSinkConfig, build, formatter=formatter,
+                # labels, the index date and the level are read from fields: always parsed
+                needs_entries=always, raw_only=never,
+                linger=lambda cfg: (cfg.batch_timeout, cfg.batch_max_entries), describe=describe)

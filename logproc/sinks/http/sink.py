@@ -35,7 +35,7 @@ from typing import Any
 
 from logproc.errors import FatalSinkError, RetriableSinkError
 from logproc.log import get_logger
-from logproc.sinks.base import Delivery, noop
+from logproc.sinks.base import Delivery, Sink, noop
 from logproc.sinks.deadletter import DeadLetters
 from logproc.sinks.http.batching import Request, plan
 from logproc.sinks.http.client import HttpClient, Outcome
@@ -56,7 +56,7 @@ class Aborted(RetriableSinkError):
     """The runner's shutdown deadline passed while a request was being retried."""
 
 
-class HttpSink:
+class HttpSink(Sink):
     def __init__(self, name: str, cfg: Any, dead_letters: DeadLetters) -> None:
         self.name = name
         self.encoding = build_encoding(cfg)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 
-from logproc.sinks.base import Delivery
+from logproc.sinks.base import Delivery, Sink
 
 
-class StdoutSink:
+class StdoutSink(Sink):
     def __init__(self, name: str, fd: int = 1) -> None:
         self.name = name
         self.fd = fd

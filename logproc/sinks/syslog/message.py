@@ -22,11 +22,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from logproc.config.schema import FACILITIES
 from logproc.sinks.formats import build_formatter
+from logproc.sinks.syslog.config import FACILITIES
 
 if TYPE_CHECKING:
-    from logproc.config.schema import SyslogSinkConfig
+    from logproc.sinks.syslog.config import SyslogSinkConfig
 
 Entry = dict[str, Any]
 MessageTexts = Callable[[list[Entry], list[bytes]], list[bytes]]

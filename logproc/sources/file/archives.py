@@ -37,11 +37,12 @@ from typing import TYPE_CHECKING
 
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
 from logproc.log import get_logger
+from logproc.sources.base import SourceStats
 from logproc.sources.file import compressed, fingerprint, identity
-from logproc.sources.file.tailer import ReadStats, State, Tailer
+from logproc.sources.file.tailer import State, Tailer
 
 if TYPE_CHECKING:
-    from logproc.config.schema import SourceConfig
+    from logproc.sources.file.config import FileSourceConfig as SourceConfig
 
 log = get_logger("source")
 
@@ -55,7 +56,7 @@ class Archives:
     tailers: dict[str, Tailer]
     skipped: dict[str, tuple[int, int]]  # key -> (size, mtime_ns) of archives not to read again
     finished: dict[str, int]
-    stats: ReadStats
+    stats: SourceStats
 
     if TYPE_CHECKING:
         def _continue_in_copy(self, rec: FileCheckpoint, path: str, why: str) -> bool: ...

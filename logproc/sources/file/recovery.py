@@ -26,7 +26,7 @@ from logproc.sources.file import fingerprint, identity
 from logproc.sources.file.tailer import ROTATE_WAIT, State, Tailer
 
 if TYPE_CHECKING:
-    from logproc.config.schema import SourceConfig
+    from logproc.sources.file.config import FileSourceConfig as SourceConfig
 
 log = get_logger("source")
 

@@ -43,14 +43,15 @@ from logproc.checkpoints import CheckpointStore, FileCheckpoint
 from logproc.errors import QueueClosed
 from logproc.log import get_logger
 from logproc.pipeline.queue import BatchQueue
+from logproc.sources.base import Source, SourceStats, SourceStatus
 from logproc.sources.file import compressed, fingerprint, identity
 from logproc.sources.file.archives import Archives
-from logproc.sources.file.discovery import match_files, special_paths
+from logproc.sources.file.discovery import match_files, special_paths, watch_dirs
 from logproc.sources.file.recovery import Recovery
-from logproc.sources.file.tailer import ReadStats, State, Tailer, open_file
+from logproc.sources.file.tailer import State, Tailer, open_file
 
 if TYPE_CHECKING:
-    from logproc.config.schema import SourceConfig
+    from logproc.sources.file.config import FileSourceConfig
 
 STAT_INTERVAL = 1.0  # seconds between guaranteed stat passes
 BLOCKED_WAKE = 0.25  # seconds between looks at events while the queue is full
@@ -68,19 +69,20 @@ class Handover:
     finished: dict[str, int]
 
 
-class FileSource(Recovery, Archives):
+class FileSource(Recovery, Archives, Source):
     """Discovery plus one tailer per live file, for one configured source."""
 
-    def __init__(self, name: str, cfg: SourceConfig, queue: BatchQueue, store: CheckpointStore,
+    kind = "file"
+
+    def __init__(self, name: str, cfg: FileSourceConfig, queue: BatchQueue, store: CheckpointStore,
                  once: bool = False, budget: int = 1024,
-                 handover: Handover | None = None, stats: ReadStats | None = None) -> None:
-        self.name = name
-        self.cfg = cfg
+                 handover: Handover | None = None, stats: SourceStats | None = None) -> None:
+        Source.__init__(self, name, cfg, stats)
+        self.cfg: FileSourceConfig = cfg
         self.queue = queue
         self.store = store
         self.once = once
         self.budget = max(4, budget)
-        self.stats = stats or ReadStats()
         self.tailers: dict[str, Tailer] = {}  # key ("dev:ino") -> tailer
         self.finished: dict[str, int] = {}  # key -> position read to, of tailers closed while
         # their last batches may still be unacknowledged (so a rediscovery does not re-read)
@@ -99,34 +101,12 @@ class FileSource(Recovery, Archives):
         self._next_archive_check = 0.0
         self.skipped: dict[str, tuple[int, int]] = {}  # archives read already (see `Archives._skip`)
         self.failed: dict[str, str] = {}  # path -> last error logged (log once per cause)
-        self.read_errors = 0  # files that could not be read (`--once` exits 1)
         self.pending: deque[Batch] = deque()  # read, not yet queued: the queue was full
-        self.wake = threading.Event()
-        self._stop = threading.Event()
         self._life = threading.Lock()  # `unstop` against the thread deciding to end
         self._ended = False
-        self.to_read = 0  # bytes the first discovery pass found unread
-        self.watching = threading.Event()  # set once the first discovery pass is done
         self.started_wall = time.time()
-        self.thread = threading.Thread(target=self._run, name=f"source-{name}", daemon=False)
 
     # -- lifecycle ---------------------------------------------------------------------
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        """Stop reading soon; what was read but not queued stays unacknowledged in the file."""
-        self._stop.set()
-        self.wake.set()
-
-    def join(self, timeout: float | None = None) -> bool:
-        self.thread.join(timeout)
-        return not self.thread.is_alive()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     def unstop(self) -> bool:
         """Take a `stop()` back if the thread has not ended yet (an abandoned reload): True
         when it reads on; False when it ended (then start a replacement with `handover`)."""
@@ -143,22 +123,22 @@ class FileSource(Recovery, Archives):
         assert self._ended, "hand over only after the watcher thread ended"
         return Handover(list(self.tailers.values()), dict(self.finished))
 
+    def folders(self) -> dict[str, bool]:
+        return watch_dirs(list(self.cfg.paths))
+
+    def status(self) -> SourceStatus:
+        tailers = list(self.tailers.values())
+        return SourceStatus(
+            watched=sum(1 for t in tailers if t.state is not State.CLOSED),
+            open_files=sum(1 for t in tailers if t.fd is not None),
+            # bytes of deleted files kept alive by our open descriptors
+            pinned_bytes=sum(t.size for t in tailers if t.state is State.DELETED and t.fd is not None),
+            # bytes on disk not yet acknowledged (size - delivered offset)
+            lag=sum(max(0, t.size - t.record.offset) for t in tailers))
+
     @property
     def files_watched(self) -> int:
-        return sum(1 for t in self.tailers.values() if t.state is not State.CLOSED)
-
-    @property
-    def open_files(self) -> int:
-        return sum(1 for t in self.tailers.values() if t.fd is not None)
-
-    @property
-    def pinned_bytes(self) -> int:
-        """Bytes of deleted files kept alive by our open descriptors."""
-        return sum(t.size for t in self.tailers.values() if t.state is State.DELETED and t.fd is not None)
-
-    def checkpoint_lag(self) -> dict[str, int]:
-        """Per file: bytes on disk not yet acknowledged (size - delivered offset)."""
-        return {t.path: max(0, t.size - t.record.offset) for t in list(self.tailers.values())}
+        return self.status().watched
 
     # -- the watcher loop --------------------------------------------------------------
     def _run(self) -> None:
@@ -167,7 +147,7 @@ class FileSource(Recovery, Archives):
             self._rescan(initial=True)
             # what start-up found to read (`run --once` progress), before any of it is read
             self.to_read = sum(max(0, t.size - t.pos) for t in self.tailers.values())
-            self.watching.set()
+            self.ready.set()
             if self.once:
                 self._read_all_once()
             else:
@@ -187,11 +167,11 @@ class FileSource(Recovery, Archives):
         finally:
             with self._life:
                 self._ended = True
-            self.watching.set()
+            self.ready.set()
             if not handing_over or self.queue.closed:
-                self.close_files()
+                self.close()
 
-    def close_files(self) -> None:
+    def close(self) -> None:
         """Release every descriptor (a stopped source nobody takes over)."""
         for t in self.tailers.values():
             if t.fd is not None:
@@ -209,7 +189,8 @@ class FileSource(Recovery, Archives):
                 self._rescan()
                 next_scan = now + STAT_INTERVAL
             elif self.pending:  # the queue is full: wait for room, but keep discovering
-                self.queue.wait_for_room(len(self.pending[0]), min(next_scan - now, BLOCKED_WAKE))
+                self.queue.wait_for_room(len(self.pending[0]), min(next_scan - now, BLOCKED_WAKE),
+                                         self.pending[0].priority)
                 if self.wake.is_set():
                     self.wake.clear()
                     self._rescan()
@@ -531,7 +512,7 @@ class FileSource(Recovery, Archives):
     # -- housekeeping ------------------------------------------------------------------
     def _slot(self) -> bool:
         """Room for one more open file, closing the longest-idle caught-up file if needed."""
-        if self.open_files < self.budget:
+        if sum(1 for t in self.tailers.values() if t.fd is not None) < self.budget:
             return True
         idle = [t for t in self.tailers.values()
                 if t.fd is not None and t.state is State.EOF and not t.entry_due and not t.fmt]

@@ -29,12 +29,11 @@ import enum
 import itertools
 import os
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from logproc.batch import Batch
 from logproc.checkpoints import CheckpointStore, FileCheckpoint
-from logproc.pipeline.turn import Turn
+from logproc.sources.base import SourceStats
 from logproc.sources.file import compressed, fingerprint
 from logproc.sources.file.lines import LineSplitter
 from logproc.sources.file.multiline import MultilineSplitter
@@ -62,16 +61,6 @@ class State(enum.Enum):
     CLOSED = "closed"
 
 
-@dataclass(slots=True)
-class ReadStats:
-    """Counters of one source, written by its watcher thread only."""
-
-    lines: int = 0
-    bytes: int = 0
-    empty: int = 0
-    pieces: int = 0
-    lost: dict[str, int] = field(default_factory=dict)  # reason -> bytes
-    broken_archives: int = 0  # archives cut short or undecodable
 
 
 class Tailer:
@@ -88,8 +77,6 @@ class Tailer:
         self.store = store
         self.priority = priority
         self.stream = f"{source}/{next(_streams)}"  # queue and ack ordering key
-        self.turn = Turn()  # consumers submit this stream's batches in `seq` order
-        self.seq = 0
         self.pos = record.offset  # next byte to read
         self.emitted = record.offset  # end of the last batch handed out
         self.emitted_tail = record.tail_hash  # hash of the bytes before `emitted`
@@ -123,7 +110,7 @@ class Tailer:
         return f"{self.dev}:{self.ino}"
 
     # -- reading -----------------------------------------------------------------------
-    def read(self, stats: ReadStats, chunk: int = CHUNK) -> Batch | None:
+    def read(self, stats: SourceStats, chunk: int = CHUNK) -> Batch | None:
         """Read up to `chunk` bytes; a batch of the complete lines, or None.
 
         Each read also re-reads the `TAIL_BYTES` bytes before the position (one `pread`,
@@ -254,7 +241,7 @@ class Tailer:
             return False
         return time.time() - os.fstat(self.fd).st_mtime < ARCHIVE_SETTLE
 
-    def flush_partial(self, stats: ReadStats) -> Batch | None:
+    def flush_partial(self, stats: SourceStats) -> Batch | None:
         """At the end of a `--once` run: hand out the unterminated last line."""
         split = self.splitter.flush()
         stats.empty += split.empty
@@ -262,7 +249,7 @@ class Tailer:
         # with no line (blank lines, a lone `\r`) the batch still moves the checkpoint to `pos`
         return self._batch(split.lines, split.parts, self.pos, stats, self.tail_bytes)
 
-    def flush_entry(self, stats: ReadStats) -> Batch | None:
+    def flush_entry(self, stats: SourceStats) -> Batch | None:
         """Multiline: hand out the entry being built (the file was quiet for its timeout)."""
         if not isinstance(self.splitter, MultilineSplitter):
             return None
@@ -279,7 +266,7 @@ class Tailer:
             return self.last_read + self.entry_timeout
         return 0.0
 
-    def _batch(self, lines: list[bytes], parts: list[int] | None, end: int, stats: ReadStats,
+    def _batch(self, lines: list[bytes], parts: list[int] | None, end: int, stats: SourceStats,
                tail_bytes: bytes | None = None) -> Batch | None:
         if end <= self.emitted:
             return None
@@ -295,8 +282,7 @@ class Tailer:
         else:
             tail = fingerprint.tail_hash(self.fd, end)
         batch = Batch(self.source, self.stream, self.path, lines, self.emitted, end, time.time(),
-                      self.priority, parts, self.record, tail, seq=self.seq, turn=self.turn)
-        self.seq += 1
+                      self.priority, parts, self.record, tail)
         self.emitted = end
         self.emitted_tail = tail
         return batch
