@@ -34,6 +34,9 @@ class SourceContext:
     store: CheckpointStore
     once: bool = False  # read what is there, then end (`run --once`)
     budget: int = 1024  # descriptors this source may hold
+    # entries a batch should hold at most (0: as many as one read gives); see
+    # `logproc.pipeline.build.batch_lines`
+    batch_lines: int = 0
     handover: Any = None  # from the source this one replaces (reload), see `Source.handover`
     stats: SourceStats | None = None  # counters to go on with (reload)
 

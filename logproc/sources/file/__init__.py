@@ -15,7 +15,8 @@ from logproc.sources.kind import SourceContext, SourceKind
 def build(name: str, cfg: Any, ctx: SourceContext) -> Source:
     from logproc.sources.file.source import FileSource
     return FileSource(name, cfg, ctx.queue, ctx.store, once=ctx.once, budget=ctx.budget,
-                      handover=ctx.handover, stats=ctx.stats)
+                      handover=ctx.handover, stats=ctx.stats,
+                      batch_lines=ctx.batch_lines)
 
 
 KIND = SourceKind("file", FileSourceConfig, build, parser=lambda cfg: cfg.parser, describe=describe)

@@ -48,7 +48,7 @@ from logproc.sources.file import compressed, fingerprint, identity
 from logproc.sources.file.archives import Archives
 from logproc.sources.file.discovery import match_files, special_paths, watch_dirs
 from logproc.sources.file.recovery import Recovery
-from logproc.sources.file.tailer import State, Tailer, open_file
+from logproc.sources.file.tailer import CHUNK, MIN_CHUNK, State, Tailer, open_file
 
 if TYPE_CHECKING:
     from logproc.sources.file.config import FileSourceConfig
@@ -76,8 +76,10 @@ class FileSource(Recovery, Archives, Source):
 
     def __init__(self, name: str, cfg: FileSourceConfig, queue: BatchQueue, store: CheckpointStore,
                  once: bool = False, budget: int = 1024,
-                 handover: Handover | None = None, stats: SourceStats | None = None) -> None:
+                 handover: Handover | None = None, stats: SourceStats | None = None,
+                 batch_lines: int = 0) -> None:
         Source.__init__(self, name, cfg, stats)
+        self.batch_lines = batch_lines  # entries per batch wanted (0: one whole read)
         self.cfg: FileSourceConfig = cfg
         self.queue = queue
         self.store = store
@@ -243,10 +245,17 @@ class FileSource(Recovery, Archives, Source):
                     return
             self._rescan()
 
+    def _chunk(self) -> int:
+        """Bytes per read: `batch_lines` lines at the mean line length read so far."""
+        if not self.batch_lines:
+            return CHUNK
+        mean = self.stats.bytes // self.stats.lines if self.stats.lines else 128
+        return min(CHUNK, max(MIN_CHUNK, mean * self.batch_lines))
+
     def _drain_once(self, t: Tailer) -> None:
         while not self._stop.is_set():
             try:
-                batch = t.read(self.stats)
+                batch = t.read(self.stats, self._chunk())
                 if t.replaced:
                     t.replaced = False
                     self._truncated(t)  # `t` now reads the copy, or this file again from 0
@@ -288,7 +297,7 @@ class FileSource(Recovery, Archives, Source):
             if t.fd is None or t.state is State.EOF or t.copy_wait_since:
                 continue
             try:
-                batch = t.read(self.stats)
+                batch = t.read(self.stats, self._chunk())
                 if t.replaced:
                     t.replaced = False
                     self._truncated(t)

@@ -40,7 +40,8 @@ from logproc.sources.file.multiline import MultilineSplitter
 
 # bytes per read, so at most one batch; 256 KiB cost J2 ~30% in per-batch work (commit,
 # hand-offs), 1 MiB amortises it (docs/performance.md). A kill re-sends at most one.
-CHUNK = 1024 * 1024
+CHUNK = 1024 * 1024  # bytes per read at most
+MIN_CHUNK = 4096  # bytes per read at least (a smaller batch target: see FileSource._chunk)
 ARCHIVE_SETTLE = 5.0  # seconds since an archive's last change before "cut short" means broken
 _streams = itertools.count()
 
