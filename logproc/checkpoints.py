@@ -20,7 +20,7 @@ Contract:
   older, so at worst some lines are delivered twice, never lost.
 - Light commits (no fsync) follow every sink write; durable ones come on a timer and at
   shutdown (see `daemon.committer`).
-- Thread-safe: watchers add records, consumers advance, sinks and the committer commit.
+- Thread-safe: sources add records, consumers advance, sinks and the committer commit.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 `problems(...)` lists what is wrong, as short operator-facing strings (empty: healthy):
 
-- a thread that should run is dead (a watcher — unless it was told to stop: a reload
+- a thread that should run is dead (a source's thread — unless it was told to stop: a reload
   is replacing it —, a consumer, a sink runner, the committer);
 - a consumer has held one batch for longer than `stall` seconds, unless it is waiting to
   hand it to a sink runner that is itself alive (backpressure from a slow or failing

@@ -1,11 +1,11 @@
 """The Prometheus collector: the pipeline's own counters, read at scrape time.
 
-Nothing is counted for metrics' sake on the per-line path: the watchers, consumers and
+Nothing is counted for metrics' sake on the per-line path: the sources, consumers and
 sink runners keep their plain-int stats as they always did (`SourceStats`, `SinkStats`,
 `SourceRoutes.parse_errors`, the sink's `DurationHistogram`) and `collect()` reads them
 when Prometheus asks. The reads take no lock: each value is one attribute read of an int
 written by its own thread, so a scrape is a consistent-enough sample, never a stall of
-the pipeline. Collections that a watcher may change while we iterate (its tailers) are
+the pipeline. Collections that a source's thread may change while we iterate (its tailers) are
 read through the source's own properties, retried when the dict changes size under us.
 
 The pipeline is looked up through `owner.topo` on every scrape (not captured once), so a
@@ -41,7 +41,7 @@ LOST_REASONS = ("truncated", "gone", "corrupt")
 
 
 def _retry(read: Callable[[], T], default: T) -> T:
-    """`read()`, again when a watcher changed the dict it iterates (RuntimeError)."""
+    """`read()`, again when a source's thread changed the dict it iterates (RuntimeError)."""
     for _ in range(5):
         try:
             return read()
@@ -76,7 +76,7 @@ class PipelineCollector(Collector):
         yield from self._sinks(topo)
         yield from self._dropped(topo)
         depth = GaugeMetricFamily("logproc_queue_depth", "Entries waiting in the queue between "
-                                  "watchers and consumers.", value=topo.queue.depth)
+                                  "sources and consumers.", value=topo.queue.depth)
         cap = GaugeMetricFamily("logproc_queue_capacity", "Bound of the queue, in entries "
                                 "(daemon.queue_size).", value=topo.queue.capacity)
         yield depth
@@ -111,6 +111,10 @@ class PipelineCollector(Collector):
                                    "written before a copytruncate we missed (truncated) or in a file "
                                    "gone for good (gone), the undecodable rest of an archive (corrupt).",
                                    labels=["source", "reason"])
+        lost_entries = CounterMetricFamily("logproc_source_entries_lost_total", "Entries known lost "
+                                           "before they could be read: vacuumed (a journal's entries "
+                                           "deleted before they were read; 1 when their number is unknown).",
+                                           labels=["source", "reason"])
         perr = CounterMetricFamily("logproc_source_parse_errors_total", "Lines the parser could not "
                                    "parse (delivered anyway, with parse_error; not a drop).", labels=L)
         broken = CounterMetricFamily("logproc_source_archives_broken_total", "Compressed files cut short "
@@ -132,6 +136,8 @@ class PipelineCollector(Collector):
             acked.add_metric(v, acked_by.get(name, 0))
             for reason in LOST_REASONS:
                 lost.add_metric([name, reason], st.lost.get(reason, 0))
+            for reason, n in list(st.lost_entries.items()):
+                lost_entries.add_metric([name, reason], n)
             routes = topo.routes.get(name)
             perr.add_metric(v, routes.parse_errors if routes is not None else 0)
             broken.add_metric(v, st.broken_archives)
@@ -140,7 +146,7 @@ class PipelineCollector(Collector):
             open_fds.add_metric(v, fds)
             pinned.add_metric(v, pinned_n)
             lag.add_metric(v, lag_n)
-        yield from (lines, nbytes, acked, lost, perr, broken, watched, open_fds, pinned, lag)
+        yield from (lines, nbytes, acked, lost, lost_entries, perr, broken, watched, open_fds, pinned, lag)
 
     # -- sinks -------------------------------------------------------------------------
     def _sinks(self, topo: Any) -> Iterator[Metric]:

@@ -1,6 +1,6 @@
 """Topology: the running pipeline built from one config.
 
-    sources (one watcher thread each) → BatchQueue → consumers → SinkRunner (one thread each)
+    sources (one thread each) → BatchQueue → consumers → SinkRunner (one thread each)
                                                        ↓ acks
                                       AckTracker → CheckpointStore (committed by the supervisor)
 

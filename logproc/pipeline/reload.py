@@ -4,7 +4,7 @@ Called through `Pipeline.apply` (the supervisor's half, `daemon.reload`, loaded 
 validated the new config in full and computed the `ConfigDiff`; an invalid config never
 gets here: its errors are logged and the old config keeps running).
 
-1. Sources that are removed or changed stop reading (their watcher threads end; what they
+1. Sources that are removed or changed stop reading (their threads end; what they
    read but did not queue stays in the file, unacknowledged).
 2. The batches removed sources already queued are processed and acknowledged through the
    sinks as they are ("removed ones stop after their in-flight batches are acknowledged").
@@ -22,7 +22,7 @@ gets here: its errors are logged and the old config keeps running).
 
 Each wait has the reload deadline (`shutdown_timeout`). Past it — a sink that does not
 accept entries — the reload is abandoned before anything was swapped: the old sources read
-on (a watcher still running takes its stop back; an ended one is replaced through the same
+on (a source still running takes its stop back; an ended one is replaced through the same
 hand-over), and the old config keeps running; the error is logged. Counters go on across
 a reload (a changed source or sink keeps its stats). Limits: a renamed source is a new
 source (checkpoints belong to a source name, so its files are read again from the

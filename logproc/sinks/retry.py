@@ -1,4 +1,5 @@
-"""Retry with exponential backoff and full jitter, sleeping on a stop event.
+"""Retry delays: exponential backoff with full jitter (the caller waits them out on its
+stop event, so a shutdown never waits for a delay to pass).
 
 `Backoff.next()` returns a uniformly random delay in [0, min(cap, base * 2**n)] (AWS's "full
 jitter"): many retrying clients spread out instead of stampeding a recovering server.

@@ -3,7 +3,7 @@
 Consumers `submit` deliveries; the runner takes everything waiting, has the sink write and
 flush it in one go, then acknowledges each delivery in order. The inbox bound counts
 entries (like the queue), so memory stays bounded when a sink is slow or down:
-- `when_full = "block"`: `submit` waits for room (the queue fills, the watchers wait,
+- `when_full = "block"`: `submit` waits for room (the queue fills, the sources wait,
   the lines stay in their files: backpressure, never loss);
 - `when_full = "drop"`: the sink is best-effort. A delivery is acknowledged as soon as it
   is queued here, and one that does not fit is dropped and counted as `sink_full`, so

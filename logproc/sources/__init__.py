@@ -1,2 +1,3 @@
-"""Sources: where lines come from. Today one kind, `file`: globs tailed by one watcher
-thread per source (discovery, one tailer per file, fingerprints, line splitting)."""
+"""Sources: where entries come from, one package per kind (`file`: files matched by globs,
+tailed through rotation and compression; `journald`: the systemd journal; `syslog`: a
+receiver on UDP, TCP and unix sockets), declared in `registry`, built on `base`."""

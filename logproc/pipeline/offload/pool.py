@@ -1,6 +1,6 @@
 """Worker processes for parsing and formatting: a second core for one file's lines.
 
-``[daemon] workers = N`` (N ≥ 1) starts N worker processes (:mod:`.procworker`), each a
+``[daemon] workers = N`` (N ≥ 1) starts N worker processes (:mod:`.worker`), each a
 plain subprocess with two pipes, built from the loaded config (the spec it is sent holds
 exactly what the pipeline builders read). Consumer threads call :meth:`WorkerPool.run`
 instead of running the batch function themselves.
@@ -27,7 +27,7 @@ Contract:
   that cannot finish is never handed to a fresh worker at shutdown (it stays
   unacknowledged, read again after a restart), and no worker outlives the daemon.
 - A worker also ends when the daemon dies without closing it (SIGKILL): it asks the
-  kernel for SIGKILL when its parent goes (see ``procworker``).
+  kernel for SIGKILL when its parent goes (see :mod:`.worker`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The same device and inode with matching first bytes is the same file; a reused inode with
 other content is a new file. A file smaller than `FP_BYTES` gets a provisional fingerprint
-over what it has, which grows with it (`upgrade`): it is never ignored and never re-read.
+over what it has, which grows with it (the tailer re-takes `head` as the file grows and
+updates its checkpoint): it is never ignored and never re-read.
 """
 
 from __future__ import annotations

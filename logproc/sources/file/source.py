@@ -1,4 +1,4 @@
-"""The `file` source: one watcher thread tails every file a source's globs match.
+"""The `file` source: one thread tails every file a source's globs match.
 
 The thread alternates two duties:
 - *discovery and the stat pass* (`rescan`): look at every tailer's file (growth, rotation,
@@ -122,7 +122,7 @@ class FileSource(Recovery, Archives, Source):
     def handover(self) -> Handover:
         """This ended source's tailers (descriptors still open) and positions, for the
         source that replaces it (call only once its thread has ended)."""
-        assert self._ended, "hand over only after the watcher thread ended"
+        assert self._ended, "hand over only after the source's thread ended"
         return Handover(list(self.tailers.values()), dict(self.finished))
 
     def folders(self) -> dict[str, bool]:
@@ -142,7 +142,7 @@ class FileSource(Recovery, Archives, Source):
     def files_watched(self) -> int:
         return self.status().watched
 
-    # -- the watcher loop --------------------------------------------------------------
+    # -- the source's loop -------------------------------------------------------------
     def _run(self) -> None:
         handing_over = False
         try:
@@ -164,7 +164,7 @@ class FileSource(Recovery, Archives, Source):
         except QueueClosed:
             pass
         except Exception:
-            log.exception("source watcher failed", source=self.name)
+            log.exception("source thread failed", source=self.name)
             raise
         finally:
             with self._life:
