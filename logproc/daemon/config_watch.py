@@ -47,10 +47,18 @@ class ConfigWatcher(FileSystemEventHandler):
         self._observer: Any = None
 
     def start(self) -> None:
-        self._observer = Observer()
-        self._observer.schedule(self, str(self.path.parent), recursive=False)
-        self._observer.daemon = True
-        self._observer.start()
+        observer = Observer()
+        try:
+            observer.schedule(self, str(self.path.parent), recursive=False)
+        except OSError as exc:
+            # inotify instances or watches used up (fs.inotify.max_user_instances): the
+            # daemon runs on; only edits go unnoticed
+            log.warning("cannot watch the config file for edits; reload with SIGHUP",
+                        path=str(self.path), error=str(exc))
+            return
+        observer.daemon = True
+        observer.start()
+        self._observer = observer
 
     def stop(self) -> None:
         with self._lock:

@@ -269,6 +269,9 @@ class TailerModel(RuleBasedStateMachine):
         self.undelivered: set[int] = set()
         self.crash_exposed: set[int] = set()  # lines written before the last crash: may repeat
         self.unlinked: set[int] = set()  # lines of files deleted while running, maybe not read yet
+        # archives whose lines were all delivered at a settle: the model decides from this, not
+        # from `undelivered` (timing), so that a replayed example takes the same steps
+        self.settled_archives: set[Path] = set()
         self.counts: Counter[int] = Counter()
         self.out_pos = 0
         self.out_rest = b""
@@ -404,6 +407,7 @@ class TailerModel(RuleBasedStateMachine):
         self._wait(lambda: not self.undelivered, what, lambda: self.undelivered)
         for f in self.files.values():
             f.unsettled.clear()
+        self.settled_archives |= set(self.archives)
 
     def _settle_file(self, f: LogFile) -> None:
         self._wait(lambda: not (f.unsettled & self.undelivered), f"every line of {f.name} to be delivered",
@@ -579,6 +583,7 @@ class TailerModel(RuleBasedStateMachine):
         os.rename(tmp, archive)
         os.unlink(target)
         self.archives[archive] = seqs
+        self.settled_archives.discard(archive)
         self._step(f"compress {target.name} to {archive.name}" + ("" if self.runner.running else " (stopped)"))
 
     @precondition(lambda self: self.archives)
@@ -587,13 +592,14 @@ class TailerModel(RuleBasedStateMachine):
         """logrotate's `rotate N`: the oldest archive goes, once its lines are delivered."""
         archive = sorted(self.archives)[i % len(self.archives)]
         seqs = self.archives.pop(archive)
+        if not self.runner.running and archive not in self.settled_archives:
+            self.archives[archive] = seqs  # it might lose lines: keep it for now
+            return
         if seqs & self.undelivered:
-            if not self.runner.running:
-                self.archives[archive] = seqs  # it would lose lines: keep it for now
-                return
             self._wait(lambda: not (seqs & self.undelivered), f"the lines of {archive.name}",
                        lambda: seqs & self.undelivered)
         os.unlink(archive)
+        self.settled_archives.discard(archive)
         self._step(f"delete archive {archive.name}")
 
     @precondition(lambda self: self.runner.running and self.runner.gate is not None and self.files)
