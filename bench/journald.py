@@ -76,7 +76,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--entries", type=int, default=200_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--logproc-cmd", default=str(Path(__file__).resolve().parent.parent / ".venv/bin/logproc"))
+    venv = Path(__file__).resolve().parent.parent / ".venv/bin/logproc"
+    ap.add_argument("--logproc-cmd", default=str(venv))
     a = ap.parse_args()
     cmd = a.logproc_cmd.split()
     with tempfile.TemporaryDirectory(prefix="logproc-journald-bench-") as tmp:
@@ -84,8 +85,8 @@ def main() -> None:
         journal = work / "journal"
         journal.mkdir()
         write_journal(journal, a.entries)
-        jc = [min((timed(["journalctl", "--directory", str(journal), "-o", "json", "--all",
-                          "--no-pager"], stdout=subprocess.DEVNULL) for _ in range(a.repeat)))]
+        reader = ["journalctl", "--directory", str(journal), "-o", "json", "--all", "--no-pager"]
+        jc = [min(timed(reader, stdout=subprocess.DEVNULL) for _ in range(a.repeat))]
         lp = []
         for _ in range(a.repeat):
             wall, cpu, n = logproc_run(cmd, work, journal)
