@@ -26,6 +26,7 @@ from typing import Any
 from logproc.transforms.base import Entry, Parser, SourcePipeline, Transform
 from logproc.transforms.fields import build_drop_fields, build_rename, build_static_fields
 from logproc.transforms.parse_access import build_access_parser
+from logproc.transforms.parse_journald import build_journald_parser
 from logproc.transforms.parse_json import build_json_parser
 from logproc.transforms.parse_logfmt import build_logfmt_parser
 from logproc.transforms.parse_plain import build_plain_parser
@@ -45,6 +46,7 @@ PARSERS: dict[str, Callable[[str, Any, str, tzinfo | None], Parser]] = {
     "syslog": lambda name, cfg, host, tz: build_syslog_parser(name, host, tz),
     "combined": lambda name, cfg, host, tz: build_access_parser(name, host, combined=True),
     "common": lambda name, cfg, host, tz: build_access_parser(name, host, combined=False),
+    "journald": lambda name, cfg, host, tz: build_journald_parser(name, host),
 }
 
 _MISSING: Any = object()
