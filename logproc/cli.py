@@ -1,7 +1,8 @@
 """The `logproc` command: `run [-c FILE] [--once]`, `check [-c FILE]`, `--version`.
 
 Exit codes: 0 success (a graceful shutdown included); 2 a usage or config error (every
-problem listed, each with file, line, key path and a suggestion); 1 a runtime failure (a
+problem listed, each with file, line, key path and a suggestion) or a start-up error
+(`StartupError`: a listen address in use); 1 a runtime failure (a
 drain past `shutdown_timeout`, a stop by a second signal, or `--once` finishing with a
 matched file it could not read — everything else is still delivered first).
 
@@ -115,9 +116,13 @@ def _run(loaded: LoadedConfig, once: bool, signals: SignalReceiver) -> int:
     for warning in [*config_file_warnings(loaded.path), *warnings]:
         cli_log.warning(warning)
     from logproc.daemon.supervisor import Supervisor
+    from logproc.errors import StartupError
 
     try:
         sup = Supervisor(loaded, once=once, progress=once and sys.stderr.isatty(), signals=signals)
+    except StartupError as exc:  # e.g. a listen address in use: nothing was read
+        print(f"logproc: {loaded.mask(str(exc))}", file=sys.stderr)
+        return 2
     except OSError as exc:
         cli_log.error("cannot start", error=str(exc), path=getattr(exc, "filename", None))
         return 1

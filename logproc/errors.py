@@ -2,6 +2,7 @@
 
     LogprocError                 base of everything logproc raises on purpose
     ├── ConfigErrors             a config file is invalid; carries *every* problem found (exit 2)
+    ├── StartupError             a part cannot start as configured (a port in use): exit 2
     ├── QueueClosed              put() on a closed queue: the producer stops, its lines stay on disk
     └── SinkError                a sink could not deliver a payload
         ├── RetriableSinkError   worth trying again (I/O pressure, 5xx, 429, timeouts, refused)
@@ -44,6 +45,13 @@ class ConfigErrors(LogprocError):
     def __init__(self, issues: list[ConfigIssue]) -> None:
         self.issues = issues
         super().__init__("\n".join(str(i) for i in issues))
+
+
+class StartupError(LogprocError):
+    """A valid config that cannot run here: a source cannot listen on its address (in use,
+    not permitted), or cannot run as asked (a receiver with `run --once`). Raised while
+    the pipeline is built, before anything is read; the message names the source and the
+    address, and the command exits 2."""
 
 
 class QueueClosed(LogprocError):

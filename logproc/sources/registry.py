@@ -13,7 +13,7 @@ from typing import Any
 
 from logproc.sources.kind import SourceKind
 
-PACKAGES = ("file",)  # one name per source kind
+PACKAGES = ("file", "journald", "syslog")  # one name per source kind
 DEFAULT_TYPE = "file"
 
 KINDS: dict[str, SourceKind] = {
