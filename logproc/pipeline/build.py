@@ -49,6 +49,7 @@ class Route:
     filter: Any  # SinkFilter | None
     formatter: Any  # Formatter
     raw_only: bool  # the formatter reads raw lines only
+    uses_ids: bool = False  # the formatter takes the entries' stable identities
 
 
 @dataclass(slots=True)
@@ -126,10 +127,10 @@ def build_routes(topo: Topology, loaded: LoadedConfig) -> dict[str, SourceRoutes
                 continue
             kind = sink_kind(scfg)
             routes.append(Route(topo.runners[sname], build_filter(scfg), kind.formatter(scfg),
-                                kind.raw_only(scfg)))
+                                kind.raw_only(scfg), kind.uses_ids(scfg)))
             parse = parse or kind.needs_entries(scfg)
         pipeline = build_source_pipeline(name, src, host, source_kind(src).parser(src)) if parse else None
-        run = build_batch_fn(pipeline, [(r.filter, r.formatter, r.raw_only) for r in routes])
+        run = build_batch_fn(pipeline, [(r.filter, r.formatter, r.raw_only, r.uses_ids) for r in routes])
         out[name] = SourceRoutes(pipeline, routes, run)
     return out
 

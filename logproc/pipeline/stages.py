@@ -27,8 +27,10 @@ RouteResult = tuple[int, int, int, bytes]
 BatchResult = tuple[int, list[RouteResult]]
 BatchFn = Callable[[list[bytes], "list[int] | None", str, float], BatchResult]
 
-#: (filter or None, formatter, raw_only): what a route needs to turn entries into a payload
-RouteSpec = tuple[Any, Any, bool]
+#: (filter or None, formatter, raw_only, uses_ids): what a route needs to turn entries into a
+#: payload; a formatter that uses ids is called as ``formatter(entries, raws, ids)``, ``ids``
+#: aligned with the entries (each entry's stable identity) or None when the source has none
+RouteSpec = tuple[Any, Any, bool, bool]
 
 #: Lines worked through at a time, parse to payload. Measured (docs/performance.md): the
 #: entries of 128 lines stay in the CPU's caches between parsing and formatting, those of
@@ -51,8 +53,9 @@ def build_batch_fn(pipeline: Any, routes: Sequence[RouteSpec], step: int = STEP)
         if pipeline is not None:
             entries, errors = pipeline(lines, parts, path, read_time)
         n_lines = len(lines)
-        for (filt, formatter, raw_only), total in zip(specs, acc, strict=True):
-            sel_entries, sel_raws = entries, lines
+        ids: list[str] | None = None  # entries' stable identities: not produced yet
+        for (filt, formatter, raw_only, uses_ids), total in zip(specs, acc, strict=True):
+            sel_entries, sel_raws, sel_ids = entries, lines, ids
             if filt is not None:
                 kept, n_level, n_filter = filt(entries)
                 total[1] += n_level
@@ -61,11 +64,16 @@ def build_batch_fn(pipeline: Any, routes: Sequence[RouteSpec], step: int = STEP)
                     if not kept:
                         continue
                     sel_raws = [lines[i] for i in kept]  # aligned with the entries kept
+                    if sel_ids is not None:
+                        sel_ids = [sel_ids[i] for i in kept]
                     if not raw_only:
                         sel_entries = [entries[i] for i in kept]  # type: ignore[index]
             if raw_only:
                 total[0] += len(sel_raws)
-                total[3].append(formatter(None, sel_raws))
+                total[3].append(formatter(None, sel_raws, sel_ids) if uses_ids else formatter(None, sel_raws))
+            elif uses_ids:
+                total[0] += len(sel_entries or ())
+                total[3].append(formatter(sel_entries, sel_raws, sel_ids))
             else:
                 total[0] += len(sel_entries or ())
                 total[3].append(formatter(sel_entries, sel_raws))

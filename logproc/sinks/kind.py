@@ -10,6 +10,9 @@ named once in `logproc.sinks.registry`. From the declaration follow:
   values, so it must depend on nothing else);
 - whether the sink's sources must be parsed (`needs_entries`) and whether the formatter
   reads raw lines only (`raw_only`);
+- whether the formatter takes the entries' stable identities (`uses_ids`: then it is
+  called as `formatter(entries, raws, ids)`, `ids` aligned with the entries or None when
+  the source gives none);
 - the runner's batching: `linger(cfg)` → (seconds to wait for more once something waits,
   entries worth waiting for);
 - the sink object in the runner's thread: `build(name, cfg, dead_letters)`, a
@@ -65,5 +68,6 @@ class SinkKind:
     formatter: Callable[[Any], Formatter] = build_formatter
     needs_entries: Callable[[Any], bool] = needs_entries
     raw_only: Callable[[Any], bool] = lines_raw_only
+    uses_ids: Callable[[Any], bool] = never
     linger: Callable[[Any], tuple[float, int]] = no_linger
     describe: Callable[[Any], str] = nothing

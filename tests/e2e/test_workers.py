@@ -174,7 +174,7 @@ def _spec(sinks: list[_Sink]) -> dict[str, object]:
 def test_pool_matches_the_batch_function_whatever_the_cut() -> None:
     sinks = [_Sink(), _Sink(format="raw", min_level="info"), _Sink(format="logfmt", exclude={"seq": "7$"})]
     local = build_batch_fn(build_source_pipeline("app", _Source(), "h"),  # type: ignore[arg-type]
-                           [(build_filter(s), build_formatter(s), s.format == "raw") for s in sinks])  # type: ignore[arg-type]
+                           [(build_filter(s), build_formatter(s), s.format == "raw", False) for s in sinks])  # type: ignore[arg-type]
     pool = procpool.WorkerPool(2, _spec(sinks))
     pool.start()
     try:

@@ -40,7 +40,8 @@ def _lines(n: int) -> list[bytes]:
 def _fn(step: int):  # type: ignore[no-untyped-def]
     pipeline = build_source_pipeline("app", SOURCE, "h")  # type: ignore[arg-type]
     # raw_only as the topology decides it: a raw sink reads raw lines, filtered or not
-    routes = [(build_filter(s), build_formatter(s), not needs_entries(s) or s.format == "raw") for s in SINKS]
+    routes = [(build_filter(s), build_formatter(s), not needs_entries(s) or s.format == "raw", False)
+              for s in SINKS]
     return build_batch_fn(pipeline, routes, step=step)
 
 

@@ -56,7 +56,8 @@ def build_fns(spec: dict[str, Any]) -> list[Any]:
     fns = []
     for src in spec["sources"]:
         sinks: list[Any] = [SimpleNamespace(**s) for s in src["sinks"]]  # the configs' plain values
-        routes = [(build_filter(s), kind_of(s).formatter(s), kind_of(s).raw_only(s)) for s in sinks]
+        routes = [(build_filter(s), kind_of(s).formatter(s), kind_of(s).raw_only(s), kind_of(s).uses_ids(s))
+                  for s in sinks]
         pipeline = (build_source_pipeline(src["name"], SimpleNamespace(**src["source"]), spec["host"],
                                           src["parser"])
                     if src["parse"] else None)
