@@ -1,0 +1,49 @@
+"""The `nats` sink: each entry published as one NATS message, by default into a JetStream
+stream with the entry's stable identity as `Nats-Msg-Id` (exactly once within the
+stream's duplicate window, a restart after a crash included).
+
+- the consumers' half: `framing.build_nats_formatter`, entries to framed (subject, id,
+  body) messages;
+- the sink's half: `sink.NatsSink`, in its thread's own asyncio loop (`connection`,
+  `publish`). nats-py is imported only when a config has a nats sink.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from logproc.config.suggest import quote
+from logproc.sinks.base import Sink
+from logproc.sinks.formats import needs_entries as lines_need_entries
+from logproc.sinks.kind import SinkKind, always
+from logproc.sinks.nats.config import NatsSinkConfig, shown_urls
+from logproc.sinks.nats.framing import IdFormatter, build_nats_formatter, names_fields
+
+
+def build(name: str, cfg: Any, dead_letters: Any) -> Sink:
+    from logproc.sinks.nats.sink import NatsSink
+    return NatsSink(name, cfg, dead_letters)
+
+
+def needs_entries(cfg: Any) -> bool:
+    """A subject naming fields reads entries; else as any line-writing sink."""
+    return names_fields(cfg.subject) or lines_need_entries(cfg)
+
+
+def raw_only(cfg: Any) -> bool:
+    """The bodies of `format = "raw"` are the lines; the subject may still read fields."""
+    return bool(cfg.format == "raw" and not names_fields(cfg.subject))
+
+
+def formatter(cfg: Any) -> IdFormatter:
+    return build_nats_formatter(cfg)
+
+
+def describe(cfg: Any) -> str:
+    guarantee = ("JetStream, exactly once within the stream's duplicate window" if cfg.jetstream
+                 else "core NATS, at most once")
+    return f" {shown_urls(cfg)} subject {quote(cfg.subject)} ({guarantee})"
+
+
+KIND = SinkKind("nats", NatsSinkConfig, build, formatter=formatter,  # type: ignore[arg-type]
+                needs_entries=needs_entries, raw_only=raw_only, uses_ids=always, describe=describe)
