@@ -7,8 +7,8 @@ cd "$(dirname "$0")"
 # Debian packages the tests drive for real: logrotate, rsyslog (the syslog sink's receiver),
 # systemd (systemd-analyze verifies the shipped unit; journalctl reads test journals),
 # systemd-journal-remote (writes journal files from export format), rsyslog-gnutls and
-# openssl (TLS syslog), bsdutils (logger).
-debs="logrotate rsyslog rsyslog-gnutls systemd systemd-journal-remote openssl bsdutils"
+# openssl (TLS syslog), bsdutils (logger), nats-server (the nats sink's JetStream server).
+debs="logrotate rsyslog rsyslog-gnutls systemd systemd-journal-remote openssl bsdutils nats-server"
 missing=""
 for p in $debs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

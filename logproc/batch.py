@@ -8,6 +8,11 @@ does not look into (a file offset with the hash of the bytes before it, a journa
 cursor; no record at all for a receiver). Lines carry no `\\n` and no trailing `\\r`;
 a file's empty lines were already counted and left out, so `len(lines)` can be smaller
 than the number of newlines in the range.
+
+Identity: a file's batch carries its record's `ident` and, when a routed sink uses the
+entries' stable ids, each line's offset (`offsets`); an entry's id is made of the two
+(`logproc.pipeline.ids`). A journal batch needs neither (its lines hold their cursors); a
+receiver's has no identity.
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ class Batch:
     tail: str = ""  # hash of the bytes just before `end` (files: detects rewrites while stopped)
     # set by the consumer: parsed entries, kept here only while the batch is in flight
     entries: list[dict[str, Any]] | None = field(default=None, repr=False)
+    # None, or aligned with lines: the file offset of each line's first byte (see `ident`)
+    offsets: list[int] | None = field(default=None, repr=False)
+    ident: str = ""  # the file's stable name (its checkpoint record's), for entry ids
 
     def __len__(self) -> int:
         return len(self.lines)

@@ -6,7 +6,10 @@ acknowledged, and never looks inside:
 - `FileCheckpoint`, one per file identity (`"dev:ino"`): device, inode, a fingerprint of
   the first bytes (up to 1 KiB; a smaller file has a provisional fingerprint that grows
   with it), a hash of the bytes just before the offset, the offset, the source and the
-  last path seen;
+  last path seen, and `ident`: 16 random hex digits naming the content for good (the
+  entries' stable identities are `ident` and a line's offset, see `logproc.pipeline.ids`;
+  an archive or copy that continues a record keeps it; a record read from a file written
+  before idents existed gets one at load);
 - `CursorCheckpoint`, one per source that reads a journal: the cursor of the last entry
   delivered.
 
@@ -21,12 +24,20 @@ Contract:
 - Light commits (no fsync) follow every sink write; durable ones come on a timer and at
   shutdown (see `daemon.committer`).
 - Thread-safe: sources add records, consumers advance, sinks and the committer commit.
+- Idents are durable before they are used: a record created (or given an ident at load)
+  since the last write makes `unsaved_idents` true until a commit wrote it; the file
+  source commits (light) before handing out a batch of such a record (`save_idents`).
+  Decision: idents are random, not derived from the content (fingerprint, inode): two
+  files with the same first KiB, or an inode reused, would share ids, and a destination
+  that deduplicates would then drop the second file's lines (a silent loss); a lost
+  checkpoint file only costs duplicates (new idents), never a loss.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import threading
 import time
 from dataclasses import dataclass, fields
@@ -73,6 +84,7 @@ class FileCheckpoint(Checkpoint):
     gone_since: float = 0.0  # when the file was first found missing (0: present)
     fmt: str = ""  # compression format of the file ("": plain); offsets are decompressed ones
     csize: int = 0  # compressed size of an archive (with `size` known: read to its end)
+    ident: str = ""  # the content's stable name in entry ids ("" only until the store indexes it)
 
     @property
     def key(self) -> str:
@@ -111,6 +123,11 @@ _FIELDS = tuple(f.name for f in fields(FileCheckpoint))
 _CURSOR_FIELDS = tuple(f.name for f in fields(CursorCheckpoint))
 
 
+def new_ident() -> str:
+    """A fresh file ident: 16 hex digits (64 random bits: no collision in practice)."""
+    return secrets.token_hex(8)
+
+
 class CheckpointStore:
     """In-memory checkpoints with atomic, versioned persistence in `state_dir`."""
 
@@ -126,6 +143,7 @@ class CheckpointStore:
         self._cursors: dict[str, CursorCheckpoint] = {}  # source -> its journal position
         self.acked: dict[str, int] = {}  # source -> bytes acknowledged by this process
         self._dirty = False
+        self._new_idents = False  # an ident not written yet (see the module doc)
         self._commit_lock = threading.Lock()  # one writer of the files at a time
         self.unsynced = False  # a light commit is on disk without fsync
         self.read_failures = 0
@@ -146,6 +164,8 @@ class CheckpointStore:
                 log.error("checkpoint file is corrupt, trying the previous one",
                           path=str(candidate), error=str(exc))
                 continue
+            # records written before idents existed get theirs now (written at the next commit)
+            self._assign_idents([*self._records.values(), *self._orphans])
             if candidate != self.path:
                 log.warning("using previous checkpoint generation", path=str(candidate))
             if version != FORMAT_VERSION:
@@ -154,6 +174,30 @@ class CheckpointStore:
                 self._mark()
             return
         self._records, self._orphans, self._cursors = {}, [], {}
+
+    def _assign_idents(self, records: list[FileCheckpoint]) -> bool:
+        """Give each record without an ident one; True when any was given (to be written)."""
+        given = False
+        for rec in records:
+            if not rec.ident:
+                rec.ident = new_ident()
+                given = True
+        if given:
+            self._new_idents = True
+            self._mark()
+        return given
+
+    @property
+    def unsaved_idents(self) -> bool:
+        """A record's ident is not in the checkpoint file yet (see `save_idents`)."""
+        return self._new_idents
+
+    def save_idents(self) -> None:
+        """Write the store (light commit) if an ident is not written yet: called before a
+        batch of a new record is handed out, so the ids a sink sees survive a SIGKILL. A
+        failed write is logged and tried again at the next batch."""
+        if self._new_idents:
+            self.commit_light()
 
     # -- access ------------------------------------------------------------------------
     # Records are objects: a batch holds the record it will advance, so an acknowledgement
@@ -167,6 +211,8 @@ class CheckpointStore:
         """Index `record` under its key. A record of another file that held the key is
         kept aside, marked gone (`records()` still lists it, `get()` no longer finds it)."""
         with self._lock:
+            if not record.ident:
+                self._assign_idents([record])
             self._index(record)
             self._mark()
 
@@ -295,6 +341,7 @@ class CheckpointStore:
                                  "files": [*self._records.values(), *self._orphans],
                                  "cursors": list(self._cursors.values())})
             self._dirty = False
+            idents, self._new_idents = self._new_idents, False
         tmp = self.path.with_name(FILE_NAME + ".tmp")
         try:
             fd = _create_exclusive(tmp)
@@ -325,6 +372,7 @@ class CheckpointStore:
                     os.close(dfd)
         except OSError:
             self._mark()
+            self._new_idents = self._new_idents or idents
             raise
         return True
 

@@ -7,7 +7,8 @@ reports the numbers missing and those delivered more than once, and fails unless
 within its budget (both default to zero).
 
 Also here: `HttpTestServer` (a loopback HTTP(S) server with scripted faults) for the http
-sink. Environment seams the daemon reads, for tests only:
+sink, and `FakeElasticsearch` on it (a `_bulk` endpoint that keeps documents and refuses
+a `create` of an `_id` it has, as Elasticsearch does). Environment seams the daemon reads, for tests only:
 - `LOGPROC_STALL_SECONDS`: how long a thread may sit in one call before the watchdog and
   `/health` call it stuck (default 60);
 - `LOGPROC_EVENTS=off`: no filesystem events (no inotify watches): only the periodic stat
@@ -206,12 +207,14 @@ def run_once(config: str | os.PathLike[str], timeout: float = 120.0,
 # -- a fault-injecting HTTP server (for the http sink) ------------------------------------
 @dataclass
 class Reply:
-    """What the test server answers one request with; `hang` seconds first (a stop ends it)."""
+    """What the test server answers one request with; `hang` seconds first (a stop ends it);
+    `drop`: no answer at all, the connection is closed (a server that died mid-request)."""
 
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     hang: float = 0.0
+    drop: bool = False
 
 
 @dataclass
@@ -342,6 +345,9 @@ class HttpTestServer:
         reply = step(rec) if callable(step) else step
         if reply.hang and self._stopping.wait(reply.hang):
             return
+        if reply.drop:
+            h.close_connection = True
+            return
         rec.status = reply.status  # before the answer: whoever sees the answer sees the status
         try:
             h.send_response(reply.status)
@@ -353,6 +359,87 @@ class HttpTestServer:
             h.wfile.flush()
         except OSError:
             rec.status = 0  # the client gave up (timed out) before the answer
+
+
+class FakeElasticsearch:
+    """A loopback Elasticsearch `_bulk` endpoint (on `HttpTestServer`, `url`): documents are
+    kept per index (`documents()`); an `_id` is unique in its index, so a `create` of one it
+    has gets a 409 item (`version_conflict_engine_exception`, `"errors": true`) and is
+    counted in `conflicts`; `index` overwrites; no `_id`: one is made up.
+
+    Faults, one per request in order from `faults`: `"503"` (nothing stored), `"drop"` (the
+    connection closed, nothing stored), `"store-drop"` (stored, then the connection closed:
+    a lost answer) and `"store-hang"` (stored, the answer held until `stop`; `held` is set:
+    the moment to SIGKILL a daemon that waits for it).
+    """
+
+    def __init__(self, faults: Iterable[str] = ()) -> None:
+        import threading
+
+        self.faults = list(faults)
+        self.indices: dict[str, dict[str, dict[str, Any]]] = {}
+        self.conflicts = 0
+        self.held = threading.Event()
+        self._lock = threading.Lock()
+        self._auto = 0
+        self.server = HttpTestServer(respond=self._bulk)
+
+    def url(self) -> str:
+        return self.server.url("/_bulk")
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> FakeElasticsearch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def documents(self) -> list[dict[str, Any]]:
+        """Every document kept, each with its `_index` and `_id` added."""
+        with self._lock:
+            return [{**doc, "_index": index, "_id": doc_id}
+                    for index, docs in self.indices.items() for doc_id, doc in docs.items()]
+
+    def _bulk(self, rec: Received) -> Reply:
+        import orjson
+
+        with self._lock:
+            fault = self.faults.pop(0) if self.faults else ""
+        if fault == "503":
+            return Reply(503, b'{"error":"unavailable"}')
+        if fault == "drop":
+            return Reply(drop=True)
+        lines = rec.body.splitlines()
+        pairs = zip(lines[::2], lines[1::2], strict=True)
+        items = [self._apply(orjson.loads(a), orjson.loads(d)) for a, d in pairs]
+        errors = any(not 200 <= next(iter(i.values()))["status"] < 300 for i in items)
+        body = orjson.dumps({"took": 1, "errors": errors, "items": items})
+        if fault == "store-drop":
+            return Reply(drop=True)
+        if fault == "store-hang":
+            self.held.set()
+            return Reply(200, body, hang=60.0)
+        return Reply(200, body, {"Content-Type": "application/json"})
+
+    def _apply(self, action: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+        op, meta = next(iter(action.items()))
+        index = meta["_index"]
+        with self._lock:
+            docs = self.indices.setdefault(index, {})
+            doc_id = meta.get("_id")
+            if doc_id is None:
+                self._auto += 1
+                doc_id = f"auto-{self._auto}"
+            if op == "create" and doc_id in docs:
+                self.conflicts += 1
+                return {op: {"_index": index, "_id": doc_id, "status": 409, "error": {
+                    "type": "version_conflict_engine_exception",
+                    "reason": f"[{doc_id}]: version conflict, document already exists"}}}
+            status = 200 if doc_id in docs else 201
+            docs[doc_id] = doc
+            return {op: {"_index": index, "_id": doc_id, "result": "created", "status": status}}
 
 
 # -- systemd's notification socket ----------------------------------------------------------

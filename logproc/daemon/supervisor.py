@@ -301,7 +301,7 @@ class Supervisor:
             log.info("sink stats", sink=name, entries_written=rs.entries_written, errors=rs.errors,
                      retries=rs.retries, dropped_sink_full=rs.dropped_full,
                      dropped_min_level=rs.dropped_min_level, dropped_filter=rs.dropped_filter,
-                     dead_lettered=rs.dead_lettered)
+                     dead_lettered=rs.dead_lettered, duplicates=getattr(r.sink, "duplicates", 0) or None)
 
     def _wait(self, done: Callable[[], bool], deadline: float) -> str:
         """Wait for `done` (a drain or reload step): "ok", "deadline", or "signal" when a

@@ -164,6 +164,9 @@ class PipelineCollector(Collector):
                                      "or dead-lettered when fatal).", labels=L)
         retries = CounterMetricFamily("logproc_sink_retries_total", "Write attempts that were "
                                       "retried after a failure.", labels=L)
+        duplicates = CounterMetricFamily("logproc_sink_duplicates_total", "Entries the destination "
+                                         "already had, recognised by their stable id (sent again "
+                                         "after a crash): counted as delivered.", labels=L)
         inbox = GaugeMetricFamily("logproc_sink_inbox_depth", "Entries waiting for the sink.",
                                   labels=L)
         inbox_cap = GaugeMetricFamily("logproc_sink_inbox_capacity", "Bound of the sink's inbox, "
@@ -182,11 +185,12 @@ class PipelineCollector(Collector):
             inner = getattr(r.sink, "retries", 0)
             errors.add_metric(v, rs.errors + inner)
             retries.add_metric(v, rs.retries + inner)
+            duplicates.add_metric(v, getattr(r.sink, "duplicates", 0))
             inbox.add_metric(v, r.depth)
             inbox_cap.add_metric(v, r.capacity)
             buckets, total = r.write_durations.snapshot()
             duration.add_metric(v, [(_fmt(b), n) for b, n in buckets], total)
-        yield from (written, refusing, payloads, errors, retries, inbox, inbox_cap, duration)
+        yield from (written, refusing, payloads, errors, retries, duplicates, inbox, inbox_cap, duration)
 
     # -- drops -------------------------------------------------------------------------
     def _dropped(self, topo: Any) -> Iterator[Metric]:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from logproc.checkpoints import CheckpointStore
 from logproc.pipeline.acks import AckTracker
 from logproc.pipeline.gate import Gate
+from logproc.pipeline.ids import route_spec
 from logproc.pipeline.queue import BatchQueue
 from logproc.pipeline.stages import BatchFn, build_batch_fn
 from logproc.sinks.deadletter import DeadLetters
@@ -33,7 +34,6 @@ from logproc.sources.base import Source, SourceStats
 from logproc.sources.kind import SourceContext
 from logproc.sources.registry import kind_of as source_kind
 from logproc.transforms import build_source_pipeline
-from logproc.transforms.filter import build_filter
 
 if TYPE_CHECKING:
     from logproc.config import LoadedConfig
@@ -125,12 +125,12 @@ def build_routes(topo: Topology, loaded: LoadedConfig) -> dict[str, SourceRoutes
         for sname, scfg in cfg.sinks.items():
             if scfg.inputs is not None and name not in scfg.inputs:
                 continue
-            kind = sink_kind(scfg)
-            routes.append(Route(topo.runners[sname], build_filter(scfg), kind.formatter(scfg),
-                                kind.raw_only(scfg), kind.uses_ids(scfg)))
-            parse = parse or kind.needs_entries(scfg)
-        pipeline = build_source_pipeline(name, src, host, source_kind(src).parser(src)) if parse else None
-        run = build_batch_fn(pipeline, [(r.filter, r.formatter, r.raw_only, r.uses_ids) for r in routes])
+            routes.append(Route(topo.runners[sname], *route_spec(scfg)))
+            parse = parse or sink_kind(scfg).needs_entries(scfg)
+        kind = source_kind(src)
+        pipeline = build_source_pipeline(name, src, host, kind.parser(src)) if parse else None
+        run = build_batch_fn(pipeline, [(r.filter, r.formatter, r.raw_only, r.uses_ids) for r in routes],
+                             ids=kind.ids)
         out[name] = SourceRoutes(pipeline, routes, run)
     return out
 
@@ -175,5 +175,12 @@ def build_source(topo: Topology, name: str, src: Any, once: bool = False, handov
     daemon = daemon or cfg.daemon
     budget = descriptor_budget(daemon.max_open_files) // max(1, len(cfg.sources))
     ctx = SourceContext(topo.queue, topo.store, once=once, budget=budget, handover=handover,
-                        stats=stats, batch_lines=batch_lines(cfg.sources.values(), topo.queue.capacity))
+                        stats=stats, batch_lines=batch_lines(cfg.sources.values(), topo.queue.capacity),
+                        ids=uses_ids(topo, name))
     return source_kind(src).build(name, src, ctx)
+
+
+def uses_ids(topo: Topology, source: str) -> bool:
+    """Does a sink routed from `source` use the entries' stable ids (`topo.routes` built)?"""
+    sr = topo.routes.get(source)
+    return sr is not None and any(r.uses_ids for r in sr.routes)

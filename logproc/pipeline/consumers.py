@@ -90,15 +90,18 @@ class Consumer:
         pool = self.topo.pool
         if pool is not None and sr.pipeline is not None and lines:
             try:
-                errors, results = pool.run(batch.source, lines, batch.parts, batch.path, batch.read_time)
+                errors, results = pool.run(batch.source, lines, batch.parts, batch.path, batch.read_time,
+                                           batch.offsets, batch.ident)
             except PoolClosed:
                 raise
             except WorkerFailed:
                 log.error("worker processes keep dying on a batch; processing it in the consumer",
                           source=batch.source, path=batch.path, start=batch.start, end=batch.end)
-                errors, results = sr.run(lines, batch.parts, batch.path, batch.read_time)
+                errors, results = sr.run(lines, batch.parts, batch.path, batch.read_time, batch.offsets,
+                                         batch.ident)
         else:
-            errors, results = sr.run(lines, batch.parts, batch.path, batch.read_time)
+            errors, results = sr.run(lines, batch.parts, batch.path, batch.read_time, batch.offsets,
+                                     batch.ident)
         if errors:
             with _counts:
                 sr.parse_errors += errors

@@ -94,6 +94,8 @@ def apply(topo: Topology, diff: ConfigDiff, new: LoadedConfig,
         topo.runners[name] = runner
         runner.start()
     topo.routes = topology.build_routes(topo, new)
+    for name, source in topo.sources.items():  # a sink that uses ids added or removed
+        source.use_ids(topology.uses_ids(topo, name))
     if diff.routes_changed:  # (the gate is closed: no worker is in use)
         if topo.pool is not None:  # workers build their functions from the config: new ones
             topo.pool.close()

@@ -1,7 +1,10 @@
 """The per-batch work of a consumer, as one function built once per source.
 
-``build_batch_fn(pipeline, routes)`` returns
-``run(lines, parts, path, read_time) -> (n_parse_errors, results)`` where ``results`` has
+``build_batch_fn(pipeline, routes, ids=scheme)`` returns
+``run(lines, parts, path, read_time, offsets, ident) -> (n_parse_errors, results)``
+(``offsets``, ``ident``: the batch's, from which the source kind's id scheme makes the
+entries' stable ids, see :mod:`.ids`; computed once per piece, only when a route uses
+them) where ``results`` has
 one ``RouteResult`` per route, in route order: ``(entries, dropped_min_level,
 dropped_filter, payload)``. A route whose ``entries`` is 0 gets no delivery (its filter
 kept nothing); an empty batch gives no results at all.
@@ -22,10 +25,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from logproc.pipeline.ids import scheme
+
 #: (entries delivered, dropped by min_level, dropped by include/exclude, payload bytes)
 RouteResult = tuple[int, int, int, bytes]
 BatchResult = tuple[int, list[RouteResult]]
-BatchFn = Callable[[list[bytes], "list[int] | None", str, float], BatchResult]
+BatchFn = Callable[[list[bytes], "list[int] | None", str, float, "list[int] | None", str], BatchResult]
 
 #: (filter or None, formatter, raw_only, uses_ids): what a route needs to turn entries into a
 #: payload; a formatter that uses ids is called as ``formatter(entries, raws, ids)``, ``ids``
@@ -39,21 +44,24 @@ RouteSpec = tuple[Any, Any, bool, bool]
 STEP = 128
 
 
-def build_batch_fn(pipeline: Any, routes: Sequence[RouteSpec], step: int = STEP) -> BatchFn:
-    """The batch function of one source: its pipeline (None: no route needs entries) and
-    its routes' (filter, formatter, raw_only). The batch is worked through ``step`` lines
-    at a time (see ``STEP``); the result is the same for any step."""
+def build_batch_fn(pipeline: Any, routes: Sequence[RouteSpec], step: int = STEP,
+                   ids: str | None = None) -> BatchFn:
+    """The batch function of one source: its pipeline (None: no route needs entries), its
+    routes' (filter, formatter, raw_only, uses_ids) and its kind's id scheme (``ids``, see
+    :mod:`.ids`). The batch is worked through ``step`` lines at a time (see ``STEP``); the
+    result is the same for any step."""
     specs = tuple(routes)
     width = len(specs)
+    id_of = scheme(ids) if any(spec[3] for spec in specs) else None
 
     def run_piece(lines: list[bytes], parts: list[int] | None, path: str, read_time: float,
-                  acc: list[list[Any]]) -> int:
+                  offsets: list[int] | None, ident: str, acc: list[list[Any]]) -> int:
         entries = None
         errors = 0
         if pipeline is not None:
             entries, errors = pipeline(lines, parts, path, read_time)
         n_lines = len(lines)
-        ids: list[str] | None = None  # entries' stable identities: not produced yet
+        ids = id_of(lines, offsets, ident) if id_of is not None else None
         for (filt, formatter, raw_only, uses_ids), total in zip(specs, acc, strict=True):
             sel_entries, sel_raws, sel_ids = entries, lines, ids
             if filt is not None:
@@ -79,18 +87,20 @@ def build_batch_fn(pipeline: Any, routes: Sequence[RouteSpec], step: int = STEP)
                 total[3].append(formatter(sel_entries, sel_raws))
         return errors
 
-    def run(lines: list[bytes], parts: list[int] | None, path: str, read_time: float) -> BatchResult:
+    def run(lines: list[bytes], parts: list[int] | None, path: str, read_time: float,
+            offsets: list[int] | None = None, ident: str = "") -> BatchResult:
         n = len(lines)
         if not n:
             return 0, []
         acc: list[list[Any]] = [[0, 0, 0, []] for _ in range(width)]
         if n <= step or pipeline is None:
-            errors = run_piece(lines, parts, path, read_time, acc)
+            errors = run_piece(lines, parts, path, read_time, offsets, ident, acc)
         else:
             errors = 0
             for a in range(0, n, step):
                 errors += run_piece(lines[a:a + step], None if parts is None else parts[a:a + step],
-                                    path, read_time, acc)
+                                    path, read_time, None if offsets is None else offsets[a:a + step],
+                                    ident, acc)
         return errors, [(t[0], t[1], t[2], t[3][0] if len(t[3]) == 1 else b"".join(t[3])) for t in acc]
 
     return run

@@ -4,12 +4,14 @@ A sink kind is one package under `logproc/sinks/` declaring a `SinkKind`
 (`logproc.sinks.kind`), named once in `logproc.sinks.registry`.
 
 - `SinkBase`: the config keys every sink has (`inputs`, `format`, `template`, `min_level`,
-  `include`, `exclude`, `when_full`); a kind's model subclasses it and adds `type` and its
-  own keys.
+  `include`, `exclude`, `when_full`, `id_field`); a kind's model subclasses it and adds
+  `type` and its own keys.
 - `Sink`: the object in the sink's thread. The runner calls `write`, `reopen` and `close`
   from that one thread; `set_abort`, `last_attempt`, `retries` and `dead_lettered` are the
   hooks the runner, liveness and metrics read (a sink that retries or dead-letters inside
-  one write keeps them current). The defaults fit a sink that does neither.
+  one write keeps them current), and `duplicates` (entries its destination already had: a
+  re-send it recognised by the entries' ids, counted as delivered). The defaults fit a
+  sink that does none of this.
 - `Delivery`: the formatted payload of one batch for one sink, and the `ack` to call once
   it is durable. `write` either succeeds for every delivery given, or raises a
   `RetriableSinkError` (tried again, forever, with backoff) or a `FatalSinkError` (those
@@ -65,6 +67,11 @@ class SinkBase(BaseModel):
     when_full: Literal["block", "drop"] = Field(
         default="block", description="What a sink that cannot keep up does: block (backpressure, "
         "nothing lost) or drop (counted, treated as delivered for checkpoints).")
+    id_field: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z_@][A-Za-z0-9_.@-]*$",
+        description="Add each entry's stable id (the same each time the same line is sent again: "
+        "file ident and offset, the journal cursor) as this field, for this sink only. Entries "
+        "with no identity (the syslog receiver's) get no field.")
 
     @field_validator("template")
     @classmethod
@@ -73,6 +80,13 @@ class SinkBase(BaseModel):
         if template is not None and fmt is not None and fmt != "text":
             raise ValueError(f'only used with format = "text", not format = {quote(fmt)}')
         return template
+
+    @field_validator("id_field")
+    @classmethod
+    def _id_field_needs_fields(cls, name: str | None, info: ValidationInfo) -> str | None:
+        if name is not None and info.data.get("format") == "raw":
+            raise ValueError('a raw line has no fields: not with format = "raw"')
+        return name
 
 
 class Sink:
@@ -84,6 +98,7 @@ class Sink:
     last_attempt: float = 0.0
     retries: int = 0  # attempts retried inside `write` (counted with the runner's own)
     dead_lettered: int = 0  # entries dead-lettered inside `write` (some requests or items)
+    duplicates: int = 0  # entries the destination already had (by id): delivered before
 
     def set_abort(self, event: threading.Event) -> None:
         """The runner's abort event (shutdown deadline passed): stop retrying once it is set."""

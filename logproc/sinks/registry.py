@@ -13,7 +13,7 @@ from typing import Any
 
 from logproc.sinks.kind import SinkKind
 
-PACKAGES = ("stdout", "file", "http", "syslog")  # one name per sink kind
+PACKAGES = ("stdout", "file", "http", "syslog", "kafka", "nats", "otlp")  # one name per sink kind
 
 KINDS: dict[str, SinkKind] = {
     kind.name: kind

@@ -123,6 +123,11 @@ class Source:
     def close(self) -> None:
         """Release what no replacement took over (the source was removed)."""
 
+    def use_ids(self, on: bool) -> None:
+        """Whether a routed sink uses the entries' stable ids now (a reload changed the
+        sinks); a source whose batches need extra work for them (files: offsets) starts or
+        stops it soon (within a stat pass)."""
+
     # -- what the pipeline reads -------------------------------------------------------
     def folders(self) -> dict[str, bool]:
         """Folders whose filesystem events should wake this source (folder -> recursive)."""

@@ -6,6 +6,8 @@ and is named once in `logproc.sources.registry`. From the declaration follow:
 - the config schema: `config` joins the `type` union of `[sources.*]`;
 - the parser its lines go through (`parser(cfg)`: a name in `logproc.transforms.PARSERS`),
   in consumer threads or worker processes;
+- how its entries' stable ids are made (`ids`: a scheme of `logproc.pipeline.ids`, None
+  when its entries have no identity);
 - the running source: `build(name, cfg, context)`, a `logproc.sources.base.Source`; its
   module is imported there, so a config without the kind never loads it;
 - what `logproc check` prints for it: `describe(name, cfg)`, its lines (the first is
@@ -39,6 +41,7 @@ class SourceContext:
     batch_lines: int = 0
     handover: Any = None  # from the source this one replaces (reload), see `Source.handover`
     stats: SourceStats | None = None  # counters to go on with (reload)
+    ids: bool = False  # a routed sink uses the entries' stable ids (files: give offsets)
 
 
 def heading(name: str, cfg: Any) -> list[str]:
@@ -53,4 +56,5 @@ class SourceKind:
     config: type[SourceBase]
     build: Callable[[str, Any, SourceContext], Source]
     parser: Callable[[Any], str]
+    ids: str | None = None  # the id scheme (`logproc.pipeline.ids.SCHEMES`)
     describe: Callable[[str, Any], list[str]] = heading

@@ -33,6 +33,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from logproc.testing import SEQ, HttpTestServer, Received, Reply
+from tests.kafka_support import KafkaHarness
+from tests.nats_support import NatsHarness
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -293,11 +295,56 @@ class SyslogHarness(SinkHarness):
         self.receiver.stop()
 
 
+class OtlpHarness(SinkHarness):
+    """`HttpTestServer` as an OTLP receiver (`tests.otlp_support`); form `n` sends
+    http/protobuf to `/form<n>`; an entry is a record's body. Every request is answered
+    after a short delay (a write in flight is seen). Down: 503 to every request."""
+
+    kind = "otlp"
+    fault = True
+
+    def __init__(self, work: Path) -> None:
+        super().__init__(work)
+        self.broken = False
+        self.server = HttpTestServer(respond=self._respond)
+
+    def _respond(self, _r: Received) -> Reply:
+        return Reply(503, b"down") if self.broken else Reply(200, hang=0.02)
+
+    def sink_toml(self, form: int, linger: bool = False) -> str:
+        return (f'type = "otlp"\nendpoint = "{self.server.url(f"/form{form}")}"\n'
+                f"batch_timeout = {5 if linger else 0.05}\nbatch_max_entries = 100000\n"
+                "retry_max_backoff = 0.3\n")
+
+    def arrived(self) -> list[tuple[int, bytes]]:
+        from tests.otlp_support import decode
+
+        out = []
+        for r in list(self.server.received):
+            if 200 <= r.status < 300:
+                form = int(r.path.removeprefix("/form"))
+                out += [(form, rec.body.string_value.encode()) for rl in decode(r).resource_logs
+                        for sl in rl.scope_logs for rec in sl.log_records]
+        return out
+
+    def down(self) -> None:
+        self.broken = True
+
+    def up(self) -> None:
+        self.broken = False
+
+    def close(self) -> None:
+        self.server.stop()
+
+
 SINK_HARNESSES: dict[str, type[SinkHarness]] = {
     "stdout": StdoutHarness,
     "file": FileHarness,
     "http": HttpHarness,
     "syslog": SyslogHarness,
+    "kafka": KafkaHarness,  # a duck-typed SinkHarness (see tests.kafka_support)
+    "otlp": OtlpHarness,
+    "nats": NatsHarness,  # a duck-typed SinkHarness (see tests.nats_support)
 }
 
 #: Sink kinds with no fault injector, and why (the retry contract cannot be driven for them).

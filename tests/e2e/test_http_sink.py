@@ -126,7 +126,10 @@ headers = {{ "X-Scope-OrgID" = "team-a", Authorization = "Bearer sekrit" }}
         assert len(got) == 8
         for i, e in enumerate(entries):
             index = "logproc-2026.11.25" if i == 3 else "logproc-2026.11.24"
-            assert json.loads(got[2 * i]) == {"create": {"_index": index}}
+            action = json.loads(got[2 * i])
+            # the entry's stable id: the file's ident and the line's offset
+            offset = sum(len(orjson.dumps(x)) + 1 for x in LINES[:i])
+            assert action == {"create": {"_index": index, "_id": f"{action['create']['_id'][:16]}-{offset:x}"}}
             doc = json.loads(got[2 * i + 1])
             assert doc == {"@timestamp": e["timestamp"], **e}
             assert next(iter(doc)) == "@timestamp"

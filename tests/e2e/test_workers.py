@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from logproc.pipeline.ids import route_spec
 from logproc.pipeline.offload import pool as procpool
 from logproc.pipeline.stages import build_batch_fn
 from logproc.sinks.formats import build_formatter
@@ -193,3 +194,28 @@ def test_pool_matches_the_batch_function_whatever_the_cut() -> None:
     finally:
         pool.close()
     assert pool.pids() == []
+
+
+def test_pool_gives_the_same_ids_whatever_the_cut() -> None:
+    """The entries' ids (offsets and ident sent with each piece) are those of the batch
+    function in the consumer: an `id_field` sink and an elasticsearch sink (its `_id`s)."""
+    es = _Sink(type="http", url="http://127.0.0.1:9/_bulk", encoding="elasticsearch", index="logs",
+               action="create", labels=None, headers={}, gzip=False)
+    sinks = [_Sink(id_field="id"), _Sink(format="logfmt", exclude={"seq": "7$"}, id_field="log_id"), es]
+    spec = _spec(sinks)
+    spec["sources"][0]["ids"] = "offset"  # type: ignore[index]
+    local = build_batch_fn(build_source_pipeline("app", _Source(), "h"),  # type: ignore[arg-type]
+                           [route_spec(s) for s in sinks], ids="offset")
+    pool = procpool.WorkerPool(2, spec)
+    pool.start()
+    try:
+        for n in (1, 511, 2000):
+            lines = [b"level=warn seq=%d" % i for i in range(n)]
+            offsets = [i * 19 + 3 for i in range(n)]
+            got = pool.run("app", lines, None, "/x/a.log", 1.7e9, offsets, "0123456789abcdef")
+            assert got == local(lines, None, "/x/a.log", 1.7e9, offsets, "0123456789abcdef")
+            first = orjson.loads(got[1][0][3].splitlines()[-1])
+            assert first["id"] == f"0123456789abcdef-{offsets[-1]:x}"
+            assert b'"_id":"0123456789abcdef-3"' in got[1][2][3]
+    finally:
+        pool.close()

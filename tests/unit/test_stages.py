@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from types import SimpleNamespace
 
+import orjson
 import pytest
 
 from logproc.pipeline.stages import build_batch_fn, merge
@@ -74,3 +75,46 @@ def test_a_route_that_keeps_nothing_gets_no_payload() -> None:
     _, results = _fn(128)(only_debug, None, "/x", 1.7e9)
     assert results[0] == (0, 0, 3, b"")
     assert results[1] == (0, 3, 0, b"")
+
+
+# -- the entries' stable ids ---------------------------------------------------------------
+def _ids_fn(step: int, ids: str | None = "offset"):  # type: ignore[no-untyped-def]
+    """Routes that show the ids they get: an `id_field` sink (json), and a raw one that
+    takes ids itself (as a kafka or nats formatter would), filtered."""
+    from logproc.pipeline.ids import with_id_field
+
+    def raw_with_ids(entries: object, raws: list[bytes], ids: list[str] | None) -> bytes:
+        return b"".join(b"%s %s\n" % ((i or "-").encode(), r) for i, r in zip(ids or [None] * len(raws), raws, strict=True))
+
+    pipeline = build_source_pipeline("app", SOURCE, "h")  # type: ignore[arg-type]
+    routes = [(None, with_id_field(build_formatter(_sink()), "id", False), False, True),
+              (build_filter(_sink(min_level="error")), raw_with_ids, True, True),
+              (None, build_formatter(_sink(format="logfmt")), False, False)]
+    return build_batch_fn(pipeline, routes, step=step, ids=ids)
+
+
+@pytest.mark.parametrize("step", [1, 7, 128])
+def test_ids_are_the_same_whatever_the_step_and_the_cut(step: int) -> None:
+    lines = _lines(600)
+    offsets = [17 + 100 * i for i in range(len(lines))]
+    whole = _ids_fn(100_000)(lines, None, "/x", 1.7e9, offsets, "00ff00ff00ff00ff")
+    assert _ids_fn(step)(lines, None, "/x", 1.7e9, offsets, "00ff00ff00ff00ff") == whole
+    cuts = [0, 1, 299, 300, 599, len(lines)]
+    pieces = [_ids_fn(step)(lines[a:b], None, "/x", 1.7e9, offsets[a:b], "00ff00ff00ff00ff")
+              for a, b in itertools.pairwise(cuts)]
+    assert merge(pieces) == whole
+    json_ids = [orjson.loads(x)["id"] for x in whole[1][0][3].splitlines()]
+    assert json_ids == [f"00ff00ff00ff00ff-{o:x}" for o in offsets]
+    # the filtered raw route gets the ids of the entries it keeps, in order
+    raw_ids = [x.split(b" ", 1)[0].decode() for x in whole[1][1][3].splitlines()]
+    kept = [i for i, line in enumerate(lines) if b'"error"' in line or not line.startswith(b"{")]
+    assert raw_ids == [f"00ff00ff00ff00ff-{offsets[i]:x}" for i in kept]
+    assert b"id=" not in whole[1][2][3]  # a sink without id_field sees the entries unchanged
+
+
+def test_no_offsets_or_no_scheme_means_no_ids() -> None:
+    lines = _lines(10)
+    for fn, offsets in ((_ids_fn(128), None), (_ids_fn(128, ids=None), list(range(len(lines))))):
+        _, results = fn(lines, None, "/x", 1.7e9, offsets, "00ff00ff00ff00ff")
+        assert all("id" not in orjson.loads(x) for x in results[0][3].splitlines())
+        assert all(x.startswith(b"- ") for x in results[1][3].splitlines())

@@ -65,6 +65,10 @@ _F_SETPIPE_SZ = 1031
 #: of the workers' CPU (docs/performance.md). The heap now keeps what a batch needed.
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(16 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20)}  # = alloc.py
 
+def _cut(values: list[int] | None, a: int, b: int) -> list[int] | None:
+    return None if values is None else values[a:b]
+
+
 class WorkerDied(Exception):
     """The worker process went away (EOF or broken pipe) during a call."""
 
@@ -99,8 +103,9 @@ def worker_spec(config: Config, host: str, sources: Sequence[str], parses: dict[
         # the whole sink config: network sinks' encoders read more than format and filters
         sinks = [scfg.model_dump(mode="json") for scfg in config.sinks.values()
                  if scfg.inputs is None or name in scfg.inputs]
-        out.append({"name": name, "parse": parses[name], "sinks": sinks,
-                    "parser": source_kind(src).parser(src), "source": src.model_dump(mode="json")})
+        kind = source_kind(src)
+        out.append({"name": name, "parse": parses[name], "sinks": sinks, "parser": kind.parser(src),
+                    "ids": kind.ids, "source": src.model_dump(mode="json")})
     return {"host": host, "sources": out}
 
 
@@ -166,7 +171,7 @@ class Worker:
 
     # -- one call, in two halves so that several workers run at once ----------------------
     def send(self, src: int, lines: list[bytes], parts: list[int] | None, path: str,
-             read_time: float) -> None:
+             read_time: float, offsets: list[int] | None = None, ident: str = "") -> None:
         blob = b"\n".join(lines)
         lens = b""
         if blob.count(b"\n") != len(lines) - 1:  # a joined multiline entry: send lengths
@@ -174,14 +179,16 @@ class Worker:
             lens = array("Q", map(len, lines)).tobytes()
         raw_path = path.encode("utf-8", "surrogateescape")
         raw_parts = array("I", parts).tobytes() if parts is not None else b""
-        head = REQUEST.pack(src, len(lines), len(raw_path), len(raw_parts), len(lens), len(blob),
-                            read_time)
+        raw_offs = array("Q", offsets).tobytes() if offsets is not None else b""
+        raw_ident = ident.encode("ascii")
+        head = REQUEST.pack(src, len(lines), len(raw_path), len(raw_parts), len(lens), len(raw_offs),
+                            len(raw_ident), len(blob), read_time)
         proc = self.proc
         if proc is None:
             raise WorkerDied
         try:
             w = proc.stdin
-            w.write(head + raw_path + raw_parts + lens)  # type: ignore[union-attr]
+            w.write(head + raw_path + raw_parts + lens + raw_offs + raw_ident)  # type: ignore[union-attr]
             w.write(blob)  # type: ignore[union-attr]
             w.flush()  # type: ignore[union-attr]
         except (OSError, ValueError) as exc:  # EPIPE, or a pipe already closed
@@ -256,15 +263,16 @@ class WorkerPool:
         return [pid for w in self.workers if (pid := w.pid) is not None]
 
     def run(self, source: str, lines: list[bytes], parts: list[int] | None, path: str,
-            read_time: float) -> BatchResult:
-        """The batch function's result for ``lines`` of ``source``, computed by the workers."""
+            read_time: float, offsets: list[int] | None = None, ident: str = "") -> BatchResult:
+        """The batch function's result for ``lines`` of ``source`` (with its ``offsets`` and
+        ``ident``, for the entries' ids), computed by the workers."""
         src = self.sources[source]
         n = len(lines)
         k = min(len(self.workers), n // MIN_CHUNK) or 1
         if k == 1:
             w = self._pick()
             try:
-                return self._call(w, src, lines, parts, path, read_time, sent=False)
+                return self._call(w, src, (lines, parts, offsets), path, read_time, ident, sent=False)
             finally:
                 w.lock.release()
         bounds = [n * i // k for i in range(k + 1)]
@@ -274,7 +282,7 @@ class WorkerPool:
             w.lock.acquire()
             a, b = bounds[i], bounds[i + 1]
             try:
-                w.send(src, lines[a:b], None if parts is None else parts[a:b], path, read_time)
+                w.send(src, lines[a:b], _cut(parts, a, b), path, read_time, _cut(offsets, a, b), ident)
                 sent.append(True)
             except WorkerDied:
                 sent.append(False)
@@ -284,8 +292,8 @@ class WorkerPool:
             a, b = bounds[i], bounds[i + 1]
             try:
                 if failure is None:
-                    pieces.append(self._call(w, src, lines[a:b], None if parts is None else parts[a:b],
-                                             path, read_time, sent=sent[i]))
+                    piece = (lines[a:b], _cut(parts, a, b), _cut(offsets, a, b))
+                    pieces.append(self._call(w, src, piece, path, read_time, ident, sent=sent[i]))
                 elif sent[i]:
                     w.receive()  # keep the protocol in step before giving up
             except (WorkerError, WorkerFailed, WorkerDied) as exc:
@@ -307,17 +315,19 @@ class WorkerPool:
         w.lock.acquire()
         return w
 
-    def _call(self, w: Worker, src: int, lines: list[bytes], parts: list[int] | None, path: str,
-              read_time: float, sent: bool) -> BatchResult:
-        """Send (unless already sent) and receive one piece on ``w`` (lock held), replacing a
-        dead worker and sending the piece again up to ``MAX_TRIES`` times."""
+    def _call(self, w: Worker, src: int, piece: tuple[list[bytes], list[int] | None, list[int] | None],
+              path: str, read_time: float, ident: str, sent: bool) -> BatchResult:
+        """Send (unless already sent) and receive one piece (lines, parts, offsets) on ``w``
+        (lock held), replacing a dead worker and sending the piece again up to ``MAX_TRIES``
+        times."""
+        lines, parts, offsets = piece
         if w.proc is None and not w.started:
             w.start()  # a pool used before `start` (in-process users): start quietly
         tries = 0
         while True:
             try:
                 if not sent:
-                    w.send(src, lines, parts, path, read_time)
+                    w.send(src, lines, parts, path, read_time, offsets, ident)
                 return w.receive()
             except WorkerDied:
                 if self.closed.is_set():

@@ -11,9 +11,11 @@ Wire protocol (all integers little-endian; one request, then one reply, strictly
   source's pipeline and its routes (see ``procpool.worker_spec``). A source's index in
   that list names it in requests.
 - request: ``REQUEST`` (source index, line count, path length, parts length, lengths
-  length, blob length, read time), then the path (UTF-8), ``parts`` (``array('I')`` bytes,
-  empty for None), line lengths (``array('Q')`` bytes, empty when the blob is the lines
-  joined with ``\\n``: no line of the batch contains one), then the blob.
+  length, offsets length, ident length, blob length, read time), then the path (UTF-8),
+  ``parts`` (``array('I')`` bytes, empty for None), line lengths (``array('Q')`` bytes,
+  empty when the blob is the lines joined with ``\\n``: no line of the batch contains
+  one), ``offsets`` (``array('Q')`` bytes, empty for None), the ident (ASCII), then the
+  blob.
 - reply: ``REPLY`` (status, parse errors, route count), then per route ``ROUTE`` (entries,
   dropped by min_level, dropped by filter, payload length) and the payload. Status 1 is a
   failure inside the pipeline (a bug): the route count is then the length of a UTF-8
@@ -40,7 +42,7 @@ from array import array
 from types import SimpleNamespace
 from typing import IO, Any
 
-REQUEST = struct.Struct("<IIIIIQd")
+REQUEST = struct.Struct("<IIIIIIIQd")
 REPLY = struct.Struct("<BII")
 ROUTE = struct.Struct("<IIIQ")
 SPEC_LEN = struct.Struct("<I")
@@ -48,20 +50,18 @@ SPEC_LEN = struct.Struct("<I")
 
 def build_fns(spec: dict[str, Any]) -> list[Any]:
     """One batch function per source of ``spec`` (the same builders the daemon uses)."""
+    from logproc.pipeline.ids import route_spec
     from logproc.pipeline.stages import build_batch_fn
-    from logproc.sinks.registry import kind_of
     from logproc.transforms import build_source_pipeline
-    from logproc.transforms.filter import build_filter
 
     fns = []
     for src in spec["sources"]:
         sinks: list[Any] = [SimpleNamespace(**s) for s in src["sinks"]]  # the configs' plain values
-        routes = [(build_filter(s), kind_of(s).formatter(s), kind_of(s).raw_only(s), kind_of(s).uses_ids(s))
-                  for s in sinks]
+        routes = [route_spec(s) for s in sinks]
         pipeline = (build_source_pipeline(src["name"], SimpleNamespace(**src["source"]), spec["host"],
                                           src["parser"])
                     if src["parse"] else None)
-        fns.append(build_batch_fn(pipeline, routes))
+        fns.append(build_batch_fn(pipeline, routes, ids=src.get("ids")))
     return fns
 
 
@@ -91,15 +91,17 @@ def serve(rf: IO[bytes], wf: IO[bytes]) -> int:
         head = read(REQUEST.size)
         if len(head) < REQUEST.size:
             return 0  # the daemon closed the pipe: shutdown
-        src, n, path_len, parts_len, lens_len, blob_len, read_time = REQUEST.unpack(head)
+        src, n, path_len, parts_len, lens_len, offs_len, ident_len, blob_len, read_time = REQUEST.unpack(head)
         path = read(path_len).decode("utf-8", "surrogateescape")
         parts = array("I", read(parts_len)).tolist() if parts_len else None
         lens = read(lens_len) if lens_len else b""
+        offsets = array("Q", read(offs_len)).tolist() if offs_len else None
+        ident = read(ident_len).decode("ascii") if ident_len else ""
         blob = read(blob_len)
         if len(blob) != blob_len:
             return 0
         try:
-            errors, results = fns[src](split_lines(blob, n, lens), parts, path, read_time)
+            errors, results = fns[src](split_lines(blob, n, lens), parts, path, read_time, offsets, ident)
         except Exception:
             message = traceback.format_exc().encode("utf-8", "replace")
             wf.write(REPLY.pack(1, 0, len(message)))

@@ -33,4 +33,6 @@ def describe(cfg: Any) -> str:
 KIND = SinkKind("http", HttpSinkConfig, build, formatter=formatter,
                 # labels, the index date and the level are read from fields: always parsed
                 needs_entries=always, raw_only=never,
+                # elasticsearch: the entries' ids become documents' `_id`s (exactly once)
+                uses_ids=lambda cfg: cfg.encoding == "elasticsearch",
                 linger=lambda cfg: (cfg.batch_timeout, cfg.batch_max_entries), describe=describe)

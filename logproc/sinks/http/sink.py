@@ -15,9 +15,12 @@ Contract (`write(deliveries)`, called by the runner, which acks them all when it
   and counts them); when it was one of several, here, so delivered neighbours are not
   dead-lettered as well;
 - `elasticsearch`: a 2xx whose body says `"errors": true` is read item by item; items with
-  429 or 5xx are sent again (alone, with the same backoff), the others are dead-lettered
-  with their status and error reason; a bulk response that cannot be read item by item is
-  a failure of the whole request (dead-lettered): re-sending it could duplicate it all;
+  429 or 5xx are sent again (alone, with the same backoff); a 409 under `create` is a
+  document the index already has (the same `_id`: this entry, delivered before a crash
+  or a lost response), counted in `duplicates` and delivered, never sent again nor
+  dead-lettered; the others are dead-lettered with their status and error reason; a bulk
+  response that cannot be read item by item is a failure of the whole request
+  (dead-lettered): re-sending it could duplicate it all;
 - shutdown: the runner passes its abort event (`set_abort`); once set, retrying stops and
   `write` raises `RetriableSinkError`, so nothing is acknowledged. A request already
   sent is bounded by `timeout`;
@@ -40,7 +43,7 @@ from logproc.sinks.deadletter import DeadLetters
 from logproc.sinks.http.batching import Request, plan
 from logproc.sinks.http.client import HttpClient, Outcome
 from logproc.sinks.http.encoders import build_encoding
-from logproc.sinks.http.encoders.elasticsearch import failures
+from logproc.sinks.http.encoders.elasticsearch import failures, is_duplicate
 from logproc.sinks.retry import Backoff
 
 log = get_logger("sink")
@@ -76,6 +79,7 @@ class HttpSink(Sink):
         self.requests = 0
         self.retries = 0
         self.dead_lettered = 0  # entries dead-lettered here (item failures, one of several requests)
+        self.duplicates = 0  # bulk items the index already had (409 under create): delivered
         self.last_attempt = 0.0  # monotonic time the latest attempt may run to (daemon.liveness)
         self.request_timeout = cfg.timeout
 
@@ -176,12 +180,20 @@ class HttpSink(Sink):
             return []
         units = b"".join(chunks).split(b"\n")
         again: list[bytes] = []
+        duplicates = 0
         for pos, status, reason, item in failed:
-            if retriable_status(status):
+            if is_duplicate(status, item):
+                duplicates += 1
+            elif retriable_status(status):
                 again.append(units[pos] + b"\n")
             else:
                 unit = Delivery(source, units[pos] + b"\n", 1, noop)
                 self._dead_letter(f"bulk item refused: {reason}", unit, status, item[:RESPONSE_KEPT])
+        if duplicates:
+            with self._lock:
+                self.duplicates += duplicates
+            log.info("entries already in the index (sent again after a crash or a lost answer): "
+                     "delivered", sink=self.name, duplicates=duplicates)
         return again
 
     # -- bookkeeping ------------------------------------------------------------------

@@ -16,7 +16,8 @@ def build(name: str, cfg: Any, ctx: SourceContext) -> Source:
     from logproc.sources.file.source import FileSource
     return FileSource(name, cfg, ctx.queue, ctx.store, once=ctx.once, budget=ctx.budget,
                       handover=ctx.handover, stats=ctx.stats,
-                      batch_lines=ctx.batch_lines)
+                      batch_lines=ctx.batch_lines, ids=ctx.ids)
 
 
-KIND = SourceKind("file", FileSourceConfig, build, parser=lambda cfg: cfg.parser, describe=describe)
+KIND = SourceKind("file", FileSourceConfig, build, parser=lambda cfg: cfg.parser, ids="offset",
+                  describe=describe)

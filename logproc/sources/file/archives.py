@@ -57,6 +57,7 @@ class Archives:
     skipped: dict[str, tuple[int, int]]  # key -> (size, mtime_ns) of archives not to read again
     finished: dict[str, int]
     stats: SourceStats
+    ids: bool  # give lines' offsets (a sink uses the entries' ids)
 
     if TYPE_CHECKING:
         def _continue_in_copy(self, rec: FileCheckpoint, path: str, why: str) -> bool: ...
@@ -120,7 +121,7 @@ class Archives:
                       start: int, expected: int, rotated: bool) -> Tailer:
         self.store.put(rec)
         t = Tailer(self.name, path, fd, st, rec, self.store, self.cfg.max_line_bytes,
-                   self.cfg.priority, self.cfg.multiline, fmt=fmt)
+                   self.cfg.priority, self.cfg.multiline, fmt=fmt, offsets=self.ids)
         t.expected_size = expected
         if start > rec.offset:  # handed out before, not acknowledged yet: not again
             t.pos = t.emitted = start

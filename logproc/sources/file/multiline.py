@@ -35,21 +35,27 @@ file was read. NULs at a line start are dropped, as `LineSplitter` does. The sta
 runs on RE2 (`logproc.patterns`: linear in the line; `\\d`, `\\s` and `\\w` are ASCII
 classes), anchored at each line's start and never past its end (its trailing `\\r` not
 included). Lines before the first start line of a file form an entry of their own.
+
+Offsets (with `offsets` on, as `LineSplitter` gives them): an entry's is its first line's,
+a piece's its own first byte's (so the rest of a cut entry read again after a restart has
+the same one); NULs at a line start are not counted.
 """
 
 from __future__ import annotations
 
 from logproc.patterns import compile_pattern
-from logproc.sources.file.lines import Split
+from logproc.sources.file.lines import Split, line_starts
 
 
 class MultilineSplitter:
-    __slots__ = ("_carry", "_mid", "_part", "_start", "max_line_bytes")
+    __slots__ = ("_carry", "_end", "_mid", "_part", "_start", "max_line_bytes", "offsets")
 
-    def __init__(self, start: str, max_line_bytes: int) -> None:
+    def __init__(self, start: str, max_line_bytes: int, offsets: bool = False) -> None:
         # multiline: `^` must match at a line start inside the buffer (starts(data, pos, eol))
         self._start = compile_pattern(start, multiline=True).starts
         self.max_line_bytes = max_line_bytes
+        self.offsets = offsets  # give each entry's offset (see the module doc)
+        self._end = 0  # file position past the bytes fed; the carry is a suffix of them
         self._carry = b""
         # the carry continues an entry already cut: pieces handed out of it, and whether its
         # first bytes continue a line (then its NULs are content, not a line start's)
@@ -70,8 +76,12 @@ class MultilineSplitter:
         self._part = 0
         self._mid = False
 
-    def feed(self, chunk: bytes) -> Split:
+    def _out(self) -> Split:
+        return Split([], None, 0, 0, [] if self.offsets else None)
+
+    def feed(self, chunk: bytes, at: int = 0) -> Split:
         data = self._carry + chunk if self._carry else chunk
+        self._end = at + len(chunk)
         end = data.rfind(b"\n") + 1  # just past the last complete line
         # the last line start (after position 0) whose line matches: entries before it are done
         cut = 0
@@ -82,9 +92,9 @@ class MultilineSplitter:
                     cut = pos
                     break
                 pos = data.rfind(b"\n", 0, pos - 1) + 1
-        out = Split([], None, 0, 0)
+        out = self._out()
         if cut:
-            self._emit(data[:cut], out)
+            self._emit(data[:cut], out, self._end - len(data))
             data = data[cut:]
         self._carry = data
         if len(data) > self.max_line_bytes:
@@ -103,32 +113,35 @@ class MultilineSplitter:
 
     def flush_entry(self) -> Split:
         """Hand out the entry being built (its lines are complete; a partial line stays)."""
-        out = Split([], None, 0, 0)
+        out = self._out()
         end = self._carry.rfind(b"\n") + 1
         if end:
+            base = self._end - len(self._carry)
             done, self._carry = self._carry[:end], self._carry[end:]
-            self._emit(done, out)
+            self._emit(done, out, base)
         return out
 
     def flush(self) -> Split:
         """Hand out everything carried (end of a `--once` run)."""
         data = self._carry
+        base = self._end - len(data)
         self._carry = b""
-        out = Split([], None, 0, 0)
+        out = self._out()
         if data and not data.endswith(b"\n"):
             data += b"\n"
-        self._emit(data, out)
+        self._emit(data, out, base)
         self.reset()
         return out
 
     # -- complete entries ----------------------------------------------------------------
-    def _emit(self, region: bytes, out: Split) -> None:
+    def _emit(self, region: bytes, out: Split, base: int) -> None:
         """Append to `out` the entries of `region` (complete lines, the first continuing the
-        carry's cut entry if any); the carry starts at a line start after it."""
+        carry's cut entry if any; `base`: its file position); the carry starts at a line
+        start after it."""
         if not region:
             return
         if not self._part:
-            entries, empty = self._entries(region)
+            entries, empty, offs = self._entries(region, base if out.offsets is not None else None)
             # an entry's bytes are its text plus the `\r` and NULs left out of it: when even
             # the longest with them all is within the limit, none is cut
             limit = self.max_line_bytes
@@ -138,33 +151,43 @@ class MultilineSplitter:
                 out.lines += entries
                 if out.parts is not None:
                     out.parts += [0] * len(entries)
+                if out.offsets is not None and offs is not None:
+                    out.offsets += offs
                 return
-        self._emit_cut(region, out)
+        self._emit_cut(region, out, base)
 
-    def _entries(self, data: bytes) -> tuple[list[bytes], int]:
-        """The entries of `data` (no piece to cut) and the empty lines left out."""
+    def _entries(self, data: bytes, base: int | None) -> tuple[list[bytes], int, list[int] | None]:
+        """The entries of `data` (no piece to cut), the empty lines left out, and (with
+        `base`, the file position of `data`) each entry's offset."""
         lines = data[:-1].split(b"\n")
+        starts = line_starts(lines, base) if base is not None else None
         if b"\r" in data:
             lines = [ln[:-1] if ln.endswith(b"\r") else ln for ln in lines]
         if b"\0" in data:
+            raw = lines
             lines = [ln.lstrip(b"\0") for ln in lines]
+            if starts is not None:  # a line starts after its NULs
+                starts = [o + len(r) - len(ln) for o, r, ln in zip(starts, raw, lines, strict=True)]
         match = self._start
         out: list[bytes] = []
+        offs: list[int] | None = None if starts is None else []
         current: list[bytes] = []
         empty = 0
-        for line in lines:
+        for i, line in enumerate(lines):
             if match(line) and current:
                 empty += _close(current, out)
                 current = []
             if not line and not current:
                 empty += 1  # between entries: not part of one
                 continue
+            if not current and offs is not None and starts is not None:
+                offs.append(starts[i])
             current.append(line)
         if current:
             empty += _close(current, out)
-        return out, empty
+        return out, empty, offs
 
-    def _emit_cut(self, region: bytes, out: Split) -> None:
+    def _emit_cut(self, region: bytes, out: Split, base: int) -> None:
         """`_emit` with positions: each entry is the bytes from its first character to the
         end of its last non-blank line, cut into pieces when longer than the limit."""
         match = self._start
@@ -187,7 +210,7 @@ class MultilineSplitter:
                 begin, last, trailing = 0, stop if line else 0, 0
             else:
                 if begin >= 0 and match(line):
-                    self._pieces(region, begin, last, part, mid, out)
+                    self._pieces(region, begin, last, part, mid, out, base)
                     out.empty += trailing
                     begin, part, mid = -1, 0, False
                 if begin < 0:
@@ -202,18 +225,22 @@ class MultilineSplitter:
             first = False
             pos = eol + 1
         if begin >= 0:
-            self._pieces(region, begin, last, part, mid, out)
+            self._pieces(region, begin, last, part, mid, out, base)
             out.empty += trailing
 
-    def _pieces(self, data: bytes, begin: int, end: int, part: int, mid: bool, out: Split) -> None:
-        """Hand out the entry `data[begin:end]`: whole, or the pieces not handed out yet of
-        one already cut `part` times (`mid`: it starts inside a line)."""
-        begin, part, mid = self._cut(data, begin, end, part, mid, out)
+    def _pieces(self, data: bytes, begin: int, end: int, part: int, mid: bool, out: Split,
+                base: int) -> None:
+        """Hand out the entry `data[begin:end]` (`base`: the file position of `data`):
+        whole, or the pieces not handed out yet of one already cut `part` times (`mid`: it
+        starts inside a line)."""
+        begin, part, mid = self._cut(data, begin, end, part, mid, out, base)
         if begin >= end:
             return
         text = _text(data[begin:end], not mid)
         if not text:
             return
+        if out.offsets is not None:
+            out.offsets.append(base + _first_byte(data, begin, mid))
         if out.parts is None:
             if not part:
                 out.lines.append(text)
@@ -225,7 +252,7 @@ class MultilineSplitter:
             out.pieces += 1
 
     def _cut(self, data: bytes, begin: int, end: int, part: int, mid: bool,
-             out: Split) -> tuple[int, int, bool]:
+             out: Split, base: int) -> tuple[int, int, bool]:
         """Hand out pieces of `data[begin:end]` while more than the limit is left; returns
         where the rest starts, the pieces handed out so far and whether the rest starts
         inside a line."""
@@ -233,6 +260,7 @@ class MultilineSplitter:
         while end - begin > limit:
             q = _cut_at(data, begin, limit)
             text = _text(data[begin:q], not mid)
+            first = _first_byte(data, begin, mid)
             # the rest starts inside a line when that line has content before `q`
             nl = data.rfind(b"\n", begin, q)
             if nl >= 0:
@@ -247,6 +275,8 @@ class MultilineSplitter:
                 out.parts = [0] * len(out.lines)
             out.lines.append(text)
             out.parts.append(part)
+            if out.offsets is not None:
+                out.offsets.append(base + first)
             out.pieces += 1
         return begin, part, mid
 
@@ -268,12 +298,12 @@ class MultilineSplitter:
                 line = carry[end:].lstrip(b"\0")
                 ends = not line or self._start(line[:-1] if line.endswith(b"\r") else line)
             if ends:
-                self._emit(carry[:end], out)
+                self._emit(carry[:end], out, self._end - len(carry))
                 carry = carry[end:].lstrip(b"\0")  # NULs at a line start
                 known = len(carry) - (1 if carry.endswith(b"\r") else 0)
             elif len(carry) - end <= limit:
                 known = last
-        begin, part, mid = self._cut(carry, 0, known, self._part, self._mid, out)
+        begin, part, mid = self._cut(carry, 0, known, self._part, self._mid, out, self._end - len(carry))
         self._carry = carry[begin:]
         self._part, self._mid = part, mid and bool(part)
 
@@ -311,6 +341,13 @@ def _skip_blank(carry: bytes, out: Split) -> bytes:
     if carry[pos:pos + 1] == b"\0":
         return carry[pos:].lstrip(b"\0")
     return carry[pos:] if pos else carry
+
+
+def _first_byte(data: bytes, begin: int, mid: bool) -> int:
+    """Where the text of a piece or entry at `begin` starts: past NULs at a line start."""
+    if mid or data[begin:begin + 1] != b"\0":
+        return begin
+    return len(data) - len(data[begin:].lstrip(b"\0"))
 
 
 def _cut_at(data: bytes, begin: int, limit: int) -> int:

@@ -42,6 +42,7 @@ class Recovery:
     skipped: dict[str, tuple[int, int]]
     once: bool
     started_wall: float
+    ids: bool  # give lines' offsets (a sink uses the entries' ids)
     rewritten: list[tuple[str, float]]  # (path, last delivery) of files copytruncated while stopped
 
     if TYPE_CHECKING:
@@ -119,7 +120,8 @@ class Recovery:
             log.info("copytruncate detected; reading the rest from the copy", source=self.name,
                      path=t.path, copy=cpath, offset=t.emitted)
             new = Tailer(self.name, t.path, os.dup(t.fd), os.fstat(t.fd), fresh, self.store,
-                         self.cfg.max_line_bytes, self.cfg.priority, self.cfg.multiline)
+                         self.cfg.max_line_bytes, self.cfg.priority, self.cfg.multiline,
+                         offsets=self.ids)
             # the copies of several truncations between two passes (rotations faster than
             # our look, or during an outage): the generation scan finds the ones in between
             t.rotated_from = t.path
@@ -165,7 +167,7 @@ class Recovery:
         self.store.update(rec, dev=cst.st_dev, ino=cst.st_ino, path=cpath, gone_since=0.0, fmt=fmt or "",
                           csize=0)
         t = Tailer(self.name, cpath, cfd, cst, rec, self.store, self.cfg.max_line_bytes,
-                   self.cfg.priority, self.cfg.multiline, fmt=fmt)
+                   self.cfg.priority, self.cfg.multiline, fmt=fmt, offsets=self.ids)
         if fmt:
             t.expected_size = rec.size  # its file's size when last seen: what a break would lose
         t.state = State.ROTATED

@@ -77,8 +77,9 @@ class FileSource(Recovery, Archives, Source):
     def __init__(self, name: str, cfg: FileSourceConfig, queue: BatchQueue, store: CheckpointStore,
                  once: bool = False, budget: int = 1024,
                  handover: Handover | None = None, stats: SourceStats | None = None,
-                 batch_lines: int = 0) -> None:
+                 batch_lines: int = 0, ids: bool = False) -> None:
         Source.__init__(self, name, cfg, stats)
+        self.ids = ids  # a sink uses the entries' ids: tailers give each line's offset
         self.batch_lines = batch_lines  # entries per batch wanted (0: one whole read)
         self.cfg: FileSourceConfig = cfg
         self.queue = queue
@@ -96,6 +97,7 @@ class FileSource(Recovery, Archives, Source):
             self.finished.update(handover.finished)
             for t in handover.tailers:
                 t.reconfigure(cfg.max_line_bytes, cfg.priority, cfg.multiline)
+                t.offsets = ids
                 self.tailers[t.key] = t
         self.deferred: dict[str, float] = {}  # path -> first seen, for files that look like a copy
         self.rewritten: list[tuple[str, float]] = []  # see `Recovery._recover_from_copy`
@@ -127,6 +129,10 @@ class FileSource(Recovery, Archives, Source):
 
     def folders(self) -> dict[str, bool]:
         return watch_dirs(list(self.cfg.paths))
+
+    def use_ids(self, on: bool) -> None:
+        self.ids = on  # the tailers follow at the next stat pass, in the source's thread
+        self.wake.set()
 
     def status(self) -> SourceStatus:
         tailers = list(self.tailers.values())
@@ -325,7 +331,10 @@ class FileSource(Recovery, Archives, Source):
 
     # -- discovery and the stat pass ---------------------------------------------------
     def _rescan(self, initial: bool = False) -> None:
+        ids = self.ids
         for t in list(self.tailers.values()):
+            if t.offsets != ids:
+                t.offsets = ids
             try:
                 self._look_at(t)
             except OSError as exc:
@@ -500,7 +509,7 @@ class FileSource(Recovery, Archives, Source):
             self.store.update(rec, path=path, size=st.st_size)
         self.store.put(rec)
         t = Tailer(self.name, path, fd, st, rec, self.store, self.cfg.max_line_bytes,
-                   self.cfg.priority, self.cfg.multiline)
+                   self.cfg.priority, self.cfg.multiline, offsets=self.ids)
         if start is not None and start > rec.offset:
             t.pos = t.emitted = start
             t.emitted_tail = fingerprint.tail_hash(fd, start)

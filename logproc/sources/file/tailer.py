@@ -46,11 +46,11 @@ ARCHIVE_SETTLE = 5.0  # seconds since an archive's last change before "cut short
 _streams = itertools.count()
 
 
-def _splitter(max_line_bytes: int, multiline: Any) -> LineSplitter | MultilineSplitter:
+def _splitter(max_line_bytes: int, multiline: Any, offsets: bool) -> LineSplitter | MultilineSplitter:
     """Lines, or entries of several lines when the source has `multiline`."""
     if multiline is not None:
-        return MultilineSplitter(multiline.start, max_line_bytes)
-    return LineSplitter(max_line_bytes)
+        return MultilineSplitter(multiline.start, max_line_bytes, offsets)
+    return LineSplitter(max_line_bytes, offsets)
 
 
 class State(enum.Enum):
@@ -69,7 +69,7 @@ class Tailer:
 
     def __init__(self, source: str, path: str, fd: int, st: os.stat_result, record: FileCheckpoint,
                  store: CheckpointStore, max_line_bytes: int, priority: int,
-                 multiline: Any = None, fmt: str | None = None) -> None:
+                 multiline: Any = None, fmt: str | None = None, offsets: bool = False) -> None:
         self.source = source
         self.path = path
         self.fd: int | None = fd
@@ -83,7 +83,8 @@ class Tailer:
         self.emitted_tail = record.tail_hash  # hash of the bytes before `emitted`
         self.state = State.READING
         # multiline: a `MultilineConfig` (start, timeout); its entries replace lines
-        self.splitter: LineSplitter | MultilineSplitter = _splitter(max_line_bytes, multiline)
+        # offsets: each line's offset goes with the batch (a sink uses the entries' ids)
+        self.splitter: LineSplitter | MultilineSplitter = _splitter(max_line_bytes, multiline, offsets)
         self.entry_timeout = multiline.timeout if multiline is not None else 0.0
         self.size = st.st_size
         self.seen_size = st.st_size  # the largest size seen (what a truncation destroyed)
@@ -140,7 +141,7 @@ class Tailer:
             fp_len, fp = fingerprint.head(self.fd, self.pos)
             if fp_len > self.record.fp_len:
                 self.store.update(self.record, fp_len=fp_len, fp=fp)
-        split = self.splitter.feed(data)
+        split = self.splitter.feed(data, self.pos - len(data))
         stats.empty += split.empty
         stats.pieces += split.pieces
         end = self.pos - self.splitter.pending
@@ -148,7 +149,7 @@ class Tailer:
         keep = len(raw) - self.splitter.pending
         reach = keep >= min(end, fingerprint.TAIL_BYTES)
         tail = raw[max(0, keep - fingerprint.TAIL_BYTES):keep] if reach else None
-        return self._batch(split.lines, split.parts, end, stats, tail)
+        return self._batch(split.lines, split.parts, end, stats, tail, split.offsets)
 
     def _read_plain(self, chunk: int) -> tuple[bytes, bytes] | None:
         """(the bytes before the position and the data read, the data) from the file."""
@@ -248,7 +249,7 @@ class Tailer:
         stats.empty += split.empty
         stats.pieces += split.pieces
         # with no line (blank lines, a lone `\r`) the batch still moves the checkpoint to `pos`
-        return self._batch(split.lines, split.parts, self.pos, stats, self.tail_bytes)
+        return self._batch(split.lines, split.parts, self.pos, stats, self.tail_bytes, split.offsets)
 
     def flush_entry(self, stats: SourceStats) -> Batch | None:
         """Multiline: hand out the entry being built (the file was quiet for its timeout)."""
@@ -257,7 +258,8 @@ class Tailer:
         split = self.splitter.flush_entry()
         stats.empty += split.empty
         stats.pieces += split.pieces
-        return self._batch(split.lines, split.parts, self.pos - self.splitter.pending, stats)
+        return self._batch(split.lines, split.parts, self.pos - self.splitter.pending, stats,
+                           offsets=split.offsets)
 
     @property
     def entry_due(self) -> float:
@@ -268,10 +270,12 @@ class Tailer:
         return 0.0
 
     def _batch(self, lines: list[bytes], parts: list[int] | None, end: int, stats: SourceStats,
-               tail_bytes: bytes | None = None) -> Batch | None:
+               tail_bytes: bytes | None = None, offsets: list[int] | None = None) -> Batch | None:
         if end <= self.emitted:
             return None
         assert self.fd is not None
+        if offsets is not None and self.store.unsaved_idents:
+            self.store.save_idents()  # the ids a sink sees must survive a SIGKILL
         stats.lines += len(lines)
         if self.fmt:
             low = max(0, end - fingerprint.TAIL_BYTES)
@@ -283,7 +287,7 @@ class Tailer:
         else:
             tail = fingerprint.tail_hash(self.fd, end)
         batch = Batch(self.source, self.stream, self.path, lines, self.emitted, end, time.time(),
-                      self.priority, parts, self.record, tail)
+                      self.priority, parts, self.record, tail, offsets=offsets, ident=self.record.ident)
         self.emitted = end
         self.emitted_tail = tail
         return batch
@@ -366,10 +370,20 @@ class Tailer:
         """Taken over by a reloaded source: its settings apply from the last line handed
         out (what was read past it is read again with the new splitter)."""
         self.priority = priority
-        self.splitter = _splitter(max_line_bytes, multiline)
+        self.splitter = _splitter(max_line_bytes, multiline, self.splitter.offsets)
         self.entry_timeout = multiline.timeout if multiline is not None else 0.0
         self.pos = self.emitted
         self.tail_bytes = None  # the first read checks the bytes before `emitted` by hash
+
+    @property
+    def offsets(self) -> bool:
+        return self.splitter.offsets
+
+    @offsets.setter
+    def offsets(self, on: bool) -> None:
+        """Give lines' offsets from the next read on (a reload added or removed a sink that
+        uses ids)."""
+        self.splitter.offsets = on
 
     def suspend(self) -> None:
         """Close an idle file to free a descriptor; `resume` reopens it by identity."""

@@ -19,4 +19,5 @@ def build(name: str, cfg: Any, ctx: SourceContext) -> Source:
     return JournaldSource(name, cfg, ctx)
 
 
-KIND = SourceKind("journald", JournaldSourceConfig, build, parser=lambda cfg: "journald", describe=describe)
+KIND = SourceKind("journald", JournaldSourceConfig, build, parser=lambda cfg: "journald", ids="cursor",
+                  describe=describe)

@@ -5,7 +5,12 @@
 
 ending with a newline, as the bulk API requires.
 
-- the action is `action` (`create`, the default, works for data streams; `index`);
+- the action is `action` (`create`, the default, works for data streams; `index`), with
+  the entry's stable id as `_id` when it has one (`logproc.pipeline.ids`; the syslog
+  receiver's entries have none: Elasticsearch then makes one up). With `create`, a
+  document sent again (after a crash) is refused with 409 and counted as a duplicate,
+  delivered (see `is_duplicate`); with `index` it overwrites the same document. Either
+  way the index holds each entry once;
 - the index is `index` formatted by strftime on the entry's timestamp (UTC), lower-cased,
   with the characters Elasticsearch forbids in index names (`\\ / * ? " < > | , #` and
   blanks) replaced by `_`; an entry without a readable timestamp uses the encoding time;
@@ -14,8 +19,8 @@ ending with a newline, as the bulk API requires.
   `@timestamp` of its own — data streams refuse documents without it.
 
 A unit is `[action,document]`: one line, a valid JSON array (the dead-letter file shows
-it; its two elements are the bulk lines). The action holds no comma (the index name
-cannot), so the first comma of a unit ends the action.
+it; its two elements are the bulk lines). The action ends at the unit's first `}},`: the
+index name holds no comma and an id no brace.
 
 `failures(response, n)` reads a bulk response: the items that failed, by position.
 """
@@ -40,7 +45,8 @@ _CACHE_MAX = 4096
 def build_entry_half(cfg: Any) -> Formatter:
     pattern: str = cfg.index
     action: str = cfg.action
-    actions: dict[int, bytes] = {}  # epoch second -> "[{action}," (an index per second at most)
+    # epoch second -> '[{"<action>":{"_index":"<name>"' (an index per second at most)
+    actions: dict[int, bytes] = {}
     dumps = orjson.dumps
 
     def opening(ts: Any) -> bytes:
@@ -49,25 +55,28 @@ def build_entry_half(cfg: Any) -> Formatter:
         found = actions.get(sec)
         if found is None:
             name = _FORBIDDEN.sub("_", time.strftime(pattern, time.gmtime(sec)).lower())
-            found = b"[" + dumps({action: {"_index": name}}) + b","
+            found = b"[" + dumps({action: {"_index": name}})[:-2]
             if len(actions) >= _CACHE_MAX:
                 actions.clear()
             actions[sec] = found
         return found
 
-    def bulk_units(entries: list[dict[str, Any]] | None, raws: list[bytes]) -> bytes:
+    def bulk_units(entries: list[dict[str, Any]] | None, raws: list[bytes],
+                   ids: list[str] | None = None) -> bytes:
         if not entries:
             return b""
         docs = format_json(entries, raws).split(b"\n")
         out: list[bytes] = []
         last_ts: Any = None
-        action = stamp = b""
-        for entry, line in zip(entries, docs, strict=False):
+        head = stamp = b""
+        for i, (entry, line) in enumerate(zip(entries, docs, strict=False)):
             ts = entry.get("timestamp")
-            if ts != last_ts or not action:  # entries of a batch often share their time
+            if ts != last_ts or not head:  # entries of a batch often share their time
                 last_ts = ts
-                action = opening(ts)
+                head = opening(ts)
                 stamp = b'{"@timestamp":' + dumps(ts, default=str) + b","
+            doc_id = ids[i] if ids is not None else ""
+            action = b"".join((head, b',"_id":', dumps(doc_id), b"}},")) if doc_id else head + b"}},"
             if ts is not None and len(line) > 2 and "@timestamp" not in entry:
                 out.append(b"".join((action, stamp, line[1:], b"]")))
             else:
@@ -84,16 +93,23 @@ def body(chunks: list[bytes]) -> bytes:
     add = out.append
     for unit in data.split(b"\n"):
         if unit:
-            i = unit.index(b",")
+            i = unit.index(b"}},") + 2
             add(unit[1:i])
             add(unit[i + 1:-1])
     add(b"")
     return b"\n".join(out)
 
 
+def is_duplicate(status: int, item: str) -> bool:
+    """A failed item that is a document the index already has: 409 under `create`
+    (`version_conflict_engine_exception`, its `_id` taken: this entry, sent before)."""
+    return status == 409 and item.startswith('{"create"')
+
+
 def failures(response: bytes, n: int) -> list[tuple[int, int, str, str]]:
     """`(position, status, reason, item)` of each failed item of a bulk response for `n`
-    items; `item` is the item's result as JSON text.
+    items; `item` is the item's result as JSON text (duplicates included: see
+    `is_duplicate`).
 
     Raises ValueError when the response is not a bulk response for `n` items (then no item
     can be told from another).
