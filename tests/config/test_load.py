@@ -27,7 +27,7 @@ Loads = Callable[[str], LoadedConfig]
 
 LEVELS = "trace, debug, info, notice, warning, error, critical"
 PARSERS = "plain, json, logfmt, regex, syslog, combined, common"
-SINK_TYPES = "stdout, file, http, syslog"
+SINK_TYPES = "stdout, file, http, syslog, kafka, nats, otlp"
 
 
 def test_defaults(loads: Loads, tmp_path: Path) -> None:
@@ -168,12 +168,13 @@ def test_sink_type_unknown_or_missing(issues: Issues) -> None:
         [sinks.b]
         format = "json"
         [sinks.c]
-        type = "kafka"
+        type = "kafak"
     """) == [
         f'logproc.toml:4: sinks.a.type: unknown sink type "fiel"; expected one of: {SINK_TYPES}; '
         'did you mean "file"?',
         'logproc.toml:5: sinks.b.type: missing required key "type"',
-        f'logproc.toml:8: sinks.c.type: unknown sink type "kafka"; expected one of: {SINK_TYPES}',
+        f'logproc.toml:8: sinks.c.type: unknown sink type "kafak"; expected one of: {SINK_TYPES}; '
+        'did you mean "kafka"?',
     ]
 
 
