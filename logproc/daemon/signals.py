@@ -30,6 +30,10 @@ class SignalReceiver:
     def __init__(self) -> None:
         self._pending: deque[tuple[Control, int]] = deque()
         self._r, self._w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        # poll, not select: select refuses descriptors >= 1024, which a daemon holding many
+        # files (or a process that built many receivers, as the tests do) reaches
+        self._poll = select.poll()
+        self._poll.register(self._r, select.POLLIN)
         self.installed = False
 
     def install(self) -> None:
@@ -39,25 +43,39 @@ class SignalReceiver:
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         self._pending.append((_BY_SIGNAL[signal.Signals(signum)], signum))
-        with contextlib.suppress(BlockingIOError):  # the pipe is full of wake-ups already
+        with contextlib.suppress(BlockingIOError, OSError):  # full of wake-ups already; closed
             os.write(self._w, b"!")
 
     def post(self, control: Control) -> None:
         """Record a control from a thread (e.g. the config watcher)."""
         self._pending.append((control, 0))
-        with contextlib.suppress(BlockingIOError):
+        with contextlib.suppress(BlockingIOError, OSError):
             os.write(self._w, b"!")
+
+    def close(self) -> None:
+        """Release the wake-up pipe (the supervisor stopped). Idempotent; a signal that
+        arrives later is still recorded, `wait` then only returns what was recorded."""
+        fds, self._r, self._w = (self._r, self._w), -1, -1
+        if fds[0] >= 0:
+            self._poll.unregister(fds[0])
+            for fd in fds:
+                os.close(fd)
 
     def wait(self, timeout: float) -> list[tuple[Control, int]]:
         """Wait up to `timeout` s; return the controls recorded so far, oldest first."""
+        if self._r < 0:
+            return self._take()
         if not self._pending:
             with contextlib.suppress(InterruptedError):
-                select.select([self._r], [], [], max(0.0, timeout))
+                self._poll.poll(max(0.0, timeout) * 1000)
         try:
             while os.read(self._r, 4096):
                 pass
         except BlockingIOError:
             pass
+        return self._take()
+
+    def _take(self) -> list[tuple[Control, int]]:
         out = []
         while self._pending:
             out.append(self._pending.popleft())

@@ -66,6 +66,7 @@ class Supervisor:
         # the command installs its handlers before loading anything (a SIGTERM at start-up
         # is then recorded, not fatal); in-process users get a receiver installed by run()
         self.signals = signals or SignalReceiver()
+        self._own_signals = signals is None  # closed when an in-process stop ends
         self.pipeline = Pipeline(loaded, once=once)
         self.config_watch: ConfigWatcher | None = None
         self.notifier = Notifier()
@@ -126,7 +127,11 @@ class Supervisor:
 
     def shutdown(self) -> int:
         """Graceful shutdown from another thread of this process (what SIGTERM does)."""
-        return self._drain()
+        try:
+            return self._drain()
+        finally:
+            if self._own_signals:
+                self.signals.close()
 
     def crash(self) -> None:
         """Stop everything abruptly with no final commit: the state on disk is what a
@@ -135,6 +140,8 @@ class Supervisor:
             self.config_watch.stop()
         self.pipeline.crash()
         self.phase = Phase.STOPPED
+        if self._own_signals:
+            self.signals.close()
 
     def _loop(self) -> int:
         topo = self.topo
@@ -289,13 +296,15 @@ class Supervisor:
         acked = self.topo.store.acked
         for name, s in self.topo.sources.items():
             st = s.stats
+            # counters that only some kinds have (journal entries lost, receiver drops) are
+            # shown when they are not zero
+            extra = {key: n for key, n in (("entries_lost", sum(st.lost_entries.values())),
+                                           ("dropped", sum(st.dropped.values()))) if n}
             log.info("source stats", source=name, lines_read=st.lines, bytes_read=st.bytes,
                      bytes_acked=acked.get(name, 0), bytes_lost_truncated=st.lost.get("truncated", 0),
                      bytes_lost_gone=st.lost.get("gone", 0), bytes_lost_corrupt=st.lost.get("corrupt", 0),
                      broken_archives=st.broken_archives,
-                     empty_lines=st.empty, pieces=st.pieces,
-                     entries_lost=sum(st.lost_entries.values()) or None,
-                     dropped=sum(st.dropped.values()) or None, files_watched=s.status().watched)
+                     empty_lines=st.empty, pieces=st.pieces, files_watched=s.status().watched, **extra)
         for name, r in self.topo.runners.items():
             rs = r.stats
             log.info("sink stats", sink=name, entries_written=rs.entries_written, errors=rs.errors,

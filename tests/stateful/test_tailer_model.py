@@ -177,13 +177,11 @@ class InProcess:
             t.join(max(0.0, deadline - time.monotonic()))
         alive = [t.name for t in threads if t.is_alive()]
         assert not alive, f"threads still running after the supervisor stopped: {alive}"
-        # The supervisor never closes its signal self-pipe: harmless once per process, but
-        # hundreds of supervisors in one process pass fd 1024 and select() fails. Close it
-        # (only if the descriptor is still that pipe).
+        # A stopped supervisor closes its signal self-pipe (hundreds of supervisors in one
+        # process would otherwise hold hundreds of descriptors)
         for fd, ino in self._pipe:
             with contextlib.suppress(OSError):
-                if os.fstat(fd).st_ino == ino:
-                    os.close(fd)
+                assert os.fstat(fd).st_ino != ino, "the stopped supervisor left its signal pipe open"
 
     def close(self) -> None:
         self.gate.set()
@@ -919,3 +917,50 @@ def test_generations_compressed_while_stopped_after_a_crash() -> None:
         m.settle()
 
     _replay(steps, 4)
+
+
+@pytest.mark.timeout(120)
+def test_a_copys_inode_taken_by_an_archive_during_an_outage() -> None:
+    """The sequence of the report (a duplicate with no crash, about one run in four; found at
+    3,000 random examples): f1.log copytruncated to f1.log.1, read to its end; during a sink
+    outage f1.log.1 is compressed (its tailer released, its last batches unacknowledged) and
+    another generation's archive takes its inode. The displaced checkpoint continued in
+    f1.log.1.xz from the acknowledged offset, not from where the released tailer had handed
+    lines out: those lines were delivered twice."""
+
+    def steps(m: TailerModel) -> None:
+        check = m.delivered_only_written_lines_no_undue_duplicates
+        for step in (
+            lambda: m.init(lines=3, files=0, start=True),
+            lambda: m.create_file(lines=0, reuse=False),
+            lambda: m.truncate(i=4),
+            lambda: m.create_file(lines=5, reuse=True),
+            lambda: m.write_lines(i=4, n=3),
+            lambda: m.rotate(i=2, late=0),
+            lambda: m.truncate(i=4),
+            lambda: m.create_file(lines=1, reuse=True),
+            lambda: m.restart(crash=False),
+            lambda: m.stop(crash=False, settle=False),
+            lambda: m.rotate(i=0, late=1),
+            lambda: m.copytruncate(i=0),
+            lambda: m.compress(i=0, suffix=".bz2"),
+            lambda: m.truncate(i=4),
+            lambda: m.delete(i=5, n=3),
+            lambda: m.delete_archive(i=4),
+            lambda: m.write_partial(cut=1, i=2, n=2),
+            lambda: m.write_partial(cut=15, i=3, n=2),
+            lambda: m.delete_archive(i=7),
+            m.start,
+            lambda: m.delete_archive(i=3),
+            lambda: m.copytruncate(i=6),
+            lambda: m.create_file(lines=5, reuse=True),
+            lambda: m.outage(ms=25, ops=[("compress", 5, 6), ("partial", 0, 20), ("rotate", 0, 25),
+                                         ("rotate", 7, 3), ("copytruncate", 3, 20), ("compress", 7, 8)]),
+            lambda: m.finish_partial(i=4),
+            lambda: m.create_file(lines=0, reuse=False),
+            lambda: m.pause(ms=18),
+        ):
+            step()
+            check()
+
+    _replay(steps, 16)

@@ -38,6 +38,7 @@ class Recovery:
     cfg: SourceConfig
     store: CheckpointStore
     tailers: dict[str, Tailer]
+    finished: dict[str, int]  # key -> position handed out by a released tailer (see FileSource)
     deferred: dict[str, float]
     skipped: dict[str, tuple[int, int]]
     once: bool
@@ -162,12 +163,18 @@ class Recovery:
         if copy is None:
             return False
         cpath, cfd, cst, fmt = copy
+        # handed out before under its old inode and not acknowledged yet (a released tailer's
+        # last batches, held up by a sink): not again
+        start = max(rec.offset, self.finished.pop(rec.key, 0))
         log.info(f"{why}; reading the rest from the copy", source=self.name, path=path, copy=cpath,
-                 offset=rec.offset, format=fmt)
+                 offset=start, format=fmt)
         self.store.update(rec, dev=cst.st_dev, ino=cst.st_ino, path=cpath, gone_since=0.0, fmt=fmt or "",
                           csize=0)
         t = Tailer(self.name, cpath, cfd, cst, rec, self.store, self.cfg.max_line_bytes,
                    self.cfg.priority, self.cfg.multiline, fmt=fmt, offsets=self.ids)
+        if start > rec.offset:
+            t.pos = t.emitted = start
+            t.emitted_tail = ""
         if fmt:
             t.expected_size = rec.size  # its file's size when last seen: what a break would lose
         t.state = State.ROTATED
