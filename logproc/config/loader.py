@@ -5,7 +5,9 @@ Contract:
   listing every problem found in one pass, sorted by line (a TOML syntax error stops
   the pass: it is then the only problem).
 - Pipeline: TOML -> `${NAME}` substitution (env.py) -> relative paths resolved against
-  the config file's folder, `~` expanded -> pydantic validation (strict) and the cross
+  the config file's folder, `~` expanded (`state_dir`, a file source's `paths` and
+  `exclude`, a file sink's `path`, and every key ending in `_file` at any depth of a
+  source or sink, such as `tls.ca_file`) -> pydantic validation (strict) and the cross
   checks below, which always both run so one pass shows everything.
 - Cross checks (they need more than one model, so they run on the raw data): a sink's
   `inputs` name sources; a file sink's `path` uses no placeholder but `{source}`, and only
@@ -160,12 +162,28 @@ def _resolve_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
     for name, sink in _tables(data, "sinks").items():
         if sink.get("type") == "file" and "path" in sink:
             data["sinks"] = {**data["sinks"], name: {**sink, "path": _resolve_template(sink["path"], folder)}}
-    for name, sink in _tables(data, "sinks").items():
-        files = {k: _resolve(v, folder) for k, v in sink.items()
-                 if k.endswith("_file") and isinstance(v, str)}
-        if files:  # ca_file, cert_file, key_file, credentials_file: relative to the config too
-            data["sinks"] = {**data["sinks"], name: {**sink, **files}}
+    for section in ("sources", "sinks"):
+        # ca_file, cert_file, key_file, credentials_file, at any depth (`tls = { … }`)
+        if _tables(data, section):
+            data[section] = {**data[section], **{name: _resolve_files(table, folder)
+                                                 for name, table in _tables(data, section).items()}}
     return data
+
+
+def _resolve_files(table: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """`table` with every string under a key ending in `_file` resolved, in nested tables
+    and arrays of tables too (a copy; the input is left untouched)."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key.endswith("_file") and isinstance(value, str):
+            out[key] = _resolve(value, folder)
+        elif isinstance(value, dict):
+            out[key] = _resolve_files(value, folder)
+        elif isinstance(value, list):
+            out[key] = [_resolve_files(v, folder) if isinstance(v, dict) else v for v in value]
+        else:
+            out[key] = value
+    return out
 
 
 def _cross_check(data: dict[str, Any]) -> list[tuple[KeyPath, str]]:

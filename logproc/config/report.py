@@ -3,10 +3,12 @@
 Contract: `describe(loaded)` returns the report (ending in a newline): the config file,
 each source (parser, start_at, priority, the files its globs match now, compressed ones
 with their format and, when the format says it, their decompressed size), each sink
-(type, path, inputs, format, filters, when_full). What would surprise an operator at run
+(type, where it sends and with which guarantee — the kind's `describe` —, inputs, format,
+filters, when_full). What would surprise an operator at run
 time is a `warning:` line, never an error: a glob matching no file, a matched file that
 cannot be read, a path naming a folder, FIFO, device or socket, a source no sink takes, a
-config file others can change, a state folder this user could not create. The whole
+sink that does not verify its server's certificate (`verify = false`), a config file
+others can change, a state folder this user could not create. The whole
 report goes through `loaded.mask`, and control characters in it (a newline or an escape
 sequence in a file name) are written as escapes.
 It reads the disk (globs) but writes nothing.
@@ -18,6 +20,7 @@ from typing import Any
 
 from logproc.config.loader import LoadedConfig
 from logproc.config.suggest import quote
+from logproc.config.tls import unverified
 from logproc.safety import config_file_warnings, inspect_state_dir
 from logproc.sinks.formats import escape_controls
 from logproc.sinks.registry import kind_of as sink_kind
@@ -53,6 +56,9 @@ def _sink(name: str, sink: Any) -> list[str]:
     lines += [f"    include: {field} matches {quote(rx)}" for field, rx in sink.include.items()]
     lines += [f"    exclude: {field} matches {quote(rx)}" for field, rx in sink.exclude.items()]
     lines.append(f"    when_full: {sink.when_full}")
+    key = unverified(sink)
+    if key is not None:
+        lines.append(f"    warning: {key} = false: the server's certificate is not checked")
     return lines
 
 

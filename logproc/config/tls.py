@@ -13,16 +13,28 @@ when the config is loaded), `verify`, `server_name`. What they mean depends on t
   not used by a listener).
 
 `cert_file` and `key_file` come together or not at all. Relative paths are not resolved
-here (the loader resolves `*_file` keys of sinks).
+here (the loader resolves every `*_file` key of sinks and sources, nested tables too).
+Contexts are built from the files each time they are asked for, so a sink that builds
+one per connection picks up a renewed certificate or CA bundle at its next connection.
+
+Secrets: the key file's path may be shown (`check`, errors); its content never is — it
+is read by OpenSSL only, and the key must be unencrypted (no passphrase in the config).
+
+`verify = false` is allowed and logged: `unverified(cfg)` names the key that turned the
+check off in a sink's config, `warn_unverified(name, cfg)` logs it once, when the sink
+is built (every sink kind with a `tls` table calls it from its `build`), and
+`logproc check` shows it as a warning.
 """
 
 from __future__ import annotations
 
 import ssl
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from logproc.config.fields import ReadableFile
+from logproc.log import get_logger
 
 
 class TlsConfig(BaseModel):
@@ -74,3 +86,31 @@ class TlsConfig(BaseModel):
         if self.cert_file is not None and self.key_file is not None:
             ctx.load_cert_chain(self.cert_file, self.key_file)
         return ctx
+
+
+def unverified(cfg: Any) -> str | None:
+    """The key that turns the server check off in a sink's config: `tls.verify`, the http
+    sink's older `tls_verify`, or None when the server is verified (or no TLS is used)."""
+    tls = getattr(cfg, "tls", None)
+    if isinstance(tls, TlsConfig) and not tls.verify:
+        return "tls.verify"
+    if getattr(cfg, "tls_verify", True) is False:
+        return "tls_verify"
+    return None
+
+
+def warn_unverified(name: str, cfg: Any) -> None:
+    """Log, naming the sink, that it does not authenticate its server (see `unverified`)."""
+    key = unverified(cfg)
+    if key is not None:  # the logger is taken now: this module is imported before logging is set up
+        get_logger("sink").warning(f"TLS certificate verification is off for this sink ({key} = false): "
+                    "the server is not authenticated, anyone in between can read and change "
+                    "what it sends", sink=name)
+
+
+def tls_details(tls: TlsConfig | None) -> str:
+    """`logproc check`'s words for a client's `tls` table, what it adds to a verified
+    connection: ", client certificate", ", not verified" (empty without a table)."""
+    if tls is None:
+        return ""
+    return (", client certificate" if tls.cert_file else "") + ("" if tls.verify else ", not verified")

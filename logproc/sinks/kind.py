@@ -18,7 +18,10 @@ named once in `logproc.sinks.registry`. From the declaration follow:
 - the sink object in the runner's thread: `build(name, cfg, dead_letters)`, a
   `logproc.sinks.base.Sink`; its module is imported there, so a config without the kind
   never loads its libraries;
-- what `logproc check` prints after the type: `describe(cfg)`.
+- what `logproc check` prints after the type: `describe(cfg)`, where it sends and with
+  which guarantee, written `sends(where, guarantee)`: ` <where> (<details>) — <guarantee>`,
+  the guarantee one of `AT_LEAST_ONCE`, `AT_MOST_ONCE`, `EXACTLY_ONCE` with, in
+  parentheses, what it rests on (`exactly once (ids, create)`).
 
 The defaults fit a sink that writes formatted lines (`stdout`, `file`).
 """
@@ -52,6 +55,16 @@ def lines_raw_only(cfg: Any) -> bool:
 
 def no_linger(_cfg: Any) -> tuple[float, int]:
     return 0.0, 0
+
+
+AT_LEAST_ONCE = "at least once"  # acknowledged by the destination; a retry may repeat
+AT_MOST_ONCE = "at most once"  # sent, never acknowledged: what the network drops is lost
+EXACTLY_ONCE = "exactly once"  # at least once, and the destination drops the repeats by id
+
+
+def sends(where: str, guarantee: str) -> str:
+    """A `describe` text: ` <where> — <guarantee>`."""
+    return f" {where} — {guarantee}"
 
 
 def nothing(_cfg: Any) -> str:

@@ -63,14 +63,14 @@ sources:
     warning: /nonexistent-logproc/x.log matches no file
 
 sinks:
-  errors: file {tmp_path}/out/{{source}}.log (fsync)
+  errors: file {tmp_path}/out/{{source}}.log (fsync) — at least once
     inputs: app
     format: text "{{level}} {{message}} token=***"
     min_level: warning
     include: message matches "timeout|refused"
     exclude: path matches "^/health"
     when_full: drop
-  none: stdout
+  none: stdout — at least once
     inputs: none (the sink receives nothing)
     format: json
     min_level: none (every entry passes)

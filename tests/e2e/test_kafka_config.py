@@ -42,5 +42,5 @@ def test_check_describes_the_sink_and_hides_the_password(work, write_config):
     code, out = check(cfg)
     assert code == 0, out
     assert "k1:9092,k2:9092" in out and "logs-{source}" in out
-    assert "at least once; records carry logproc-id" in out
+    assert "at least once (records carry logproc-id" in out
     assert "s3cr3t-pw" not in out

@@ -13,6 +13,7 @@ sent again whole, so duplicates are allowed there (and reported), missing lines 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -71,19 +72,20 @@ class Rsyslog:
             if self.out.exists() and b"|probe|" in self.out.read_bytes():
                 return True
             probes += 1
-            msg = f"<13>1 - - probe - - - ready {probes}".encode()
-            try:
-                if self.proto == "udp":
-                    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                        s.sendto(msg, ("127.0.0.1", self.port))
-                else:
-                    with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                        s.sendall(b"%d %b" % (len(msg), msg))
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):
+                self.send_probe(f"<13>1 - - probe - - - ready {probes}".encode())
             return False
 
         wait_for(ready, 15, 0.1, what="rsyslogd to receive a probe")
+
+    def send_probe(self, msg: bytes) -> None:
+        """Send one message the way this receiver listens (a subclass may use TLS)."""
+        if self.proto == "udp":
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.sendto(msg, ("127.0.0.1", self.port))
+        else:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"%d %b" % (len(msg), msg))
 
     def stderr(self) -> str:
         return (self.folder / "rsyslogd.stderr").read_text(errors="replace")

@@ -6,7 +6,7 @@ from typing import Any
 
 from logproc.sinks.base import Sink
 from logproc.sinks.file.config import FileSinkConfig
-from logproc.sinks.kind import SinkKind
+from logproc.sinks.kind import AT_LEAST_ONCE, SinkKind, sends
 
 
 def build(name: str, cfg: Any, _dead_letters: Any) -> Sink:
@@ -15,7 +15,7 @@ def build(name: str, cfg: Any, _dead_letters: Any) -> Sink:
 
 
 def describe(cfg: Any) -> str:
-    return f" {cfg.path}{' (fsync)' if cfg.fsync else ''}"
+    return sends(f"{cfg.path}{' (fsync)' if cfg.fsync else ''}", AT_LEAST_ONCE)
 
 
 KIND = SinkKind("file", FileSinkConfig, build, describe=describe)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from logproc.config.tls import tls_details, warn_unverified
 from logproc.sinks.base import Sink
 from logproc.sinks.formats import Formatter
 from logproc.sinks.http.config import HttpSinkConfig
-from logproc.sinks.kind import SinkKind, always, never
+from logproc.sinks.kind import AT_LEAST_ONCE, EXACTLY_ONCE, SinkKind, always, never, sends
 
 
 def formatter(cfg: Any) -> Formatter:
@@ -23,11 +24,18 @@ def formatter(cfg: Any) -> Formatter:
 
 def build(name: str, cfg: Any, dead_letters: Any) -> Sink:
     from logproc.sinks.http.sink import HttpSink
+    warn_unverified(name, cfg)
     return HttpSink(name, cfg, dead_letters)
 
 
 def describe(cfg: Any) -> str:
-    return f" {cfg.url} ({cfg.encoding}{', gzip' if cfg.gzip else ''})"
+    if cfg.encoding == "elasticsearch":  # documents' `_id`s are the entries' ids
+        guarantee = (f"{EXACTLY_ONCE} (ids, create)" if cfg.action == "create"
+                     else f"{AT_LEAST_ONCE} (ids, index: a copy replaces its document)")
+    else:
+        guarantee = AT_LEAST_ONCE
+    details = f"{cfg.encoding}{', gzip' if cfg.gzip else ''}{tls_details(cfg.client_tls())}"
+    return sends(f"{cfg.url} ({details})", guarantee)
 
 
 KIND = SinkKind("http", HttpSinkConfig, build, formatter=formatter,

@@ -1,5 +1,10 @@
 """One HTTP endpoint over urllib3: one connection pool per sink, keep-alive, no retries of
-its own (the sink decides), TLS verified unless `tls_verify = false`.
+its own (the sink decides).
+
+TLS (an `https://` URL): the pool's connections use `tls.client_context()` (the server
+verified against `ca_file` or the system's CAs unless `verify = false`, a client
+certificate when given), with `server_name` as the name sent (SNI) and checked. Without
+a `tls` table: the system's CAs, the URL's host checked.
 
 `HttpClient.post(body)` never raises for network trouble: it returns an `Outcome` holding
 the status, the `Retry-After` delay and (the first `MAX_RESPONSE` bytes of) the response,
@@ -24,6 +29,7 @@ from urllib3.exceptions import HTTPError, InsecureRequestWarning
 from urllib3.util import Timeout, make_headers, parse_url
 
 from logproc import __version__
+from logproc.config.tls import TlsConfig
 from logproc.sinks.retry import blocked_hint
 
 MAX_RESPONSE = 1 << 20  # response bytes kept; the rest is discarded with the connection
@@ -70,10 +76,22 @@ def gzip_body(body: bytes) -> bytes:
     return z.compress(body) + z.flush()
 
 
+def tls_options(tls: TlsConfig) -> dict[str, Any]:
+    """The urllib3 pool arguments of a `tls` table (its context is built here: the files are
+    read now; OSError / ssl.SSLError when they do not load)."""
+    ctx = tls.client_context()
+    kw: dict[str, Any] = {"ssl_context": ctx, "cert_reqs": ctx.verify_mode}
+    if tls.server_name is not None:
+        kw["server_hostname"] = tls.server_name  # SNI, and the name the context checks
+    if not tls.verify:
+        kw["assert_hostname"] = False
+        urllib3.disable_warnings(InsecureRequestWarning)  # logged once when the sink is built
+    return kw
+
+
 class HttpClient:
     def __init__(self, url: str, headers: dict[str, str], content_type: str, timeout: float,
-                 tls_verify: bool = True, ca_file: str | None = None, maxsize: int = 1,
-                 gzip: bool = False) -> None:
+                 tls: TlsConfig | None = None, maxsize: int = 1, gzip: bool = False) -> None:
         parsed = parse_url(url)
         self.path = parsed.request_uri
         self.gzip = gzip
@@ -88,11 +106,7 @@ class HttpClient:
             self.headers["Content-Encoding"] = "gzip"
         kw: dict[str, Any] = {}
         if parsed.scheme == "https":
-            kw["cert_reqs"] = "CERT_REQUIRED" if tls_verify else "CERT_NONE"
-            if ca_file:
-                kw["ca_certs"] = ca_file
-            if not tls_verify:
-                urllib3.disable_warnings(InsecureRequestWarning)  # logged once by the sink instead
+            kw.update(tls_options(tls or TlsConfig()))
         bare = parsed._replace(auth=None).url
         # block=True: at most `maxsize` connections, one per request in flight
         self.pool = urllib3.connection_from_url(bare, maxsize=maxsize, block=True, retries=False,

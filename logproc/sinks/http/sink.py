@@ -69,9 +69,7 @@ class HttpSink(Sink):
         self.concurrency: int = cfg.concurrency
         self.dead_letters = dead_letters
         self.client = HttpClient(cfg.url, cfg.headers, self.encoding.content_type, cfg.timeout,
-                                 cfg.tls_verify, cfg.ca_file, cfg.concurrency, cfg.gzip)
-        if cfg.url.startswith("https://") and not cfg.tls_verify:
-            log.warning("TLS certificate verification is off for this sink (tls_verify = false)", sink=name)
+                                 tls=cfg.client_tls(), maxsize=cfg.concurrency, gzip=cfg.gzip)
         self._abort = threading.Event()
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()

@@ -17,14 +17,15 @@ from __future__ import annotations
 from typing import Any
 
 from logproc.config.suggest import quote
+from logproc.config.tls import warn_unverified
 from logproc.sinks.base import Sink
 from logproc.sinks.formats import Formatter
 from logproc.sinks.formats import needs_entries as lines_need_entries
 from logproc.sinks.kafka.config import KafkaSinkConfig
 from logproc.sinks.kafka.framing import has_fields
-from logproc.sinks.kind import SinkKind, always
+from logproc.sinks.kind import AT_LEAST_ONCE, SinkKind, always, sends
 
-GUARANTEE = "at least once; records carry logproc-id for consumers to deduplicate"
+GUARANTEE = f"{AT_LEAST_ONCE} (records carry logproc-id for consumers to deduplicate)"
 
 
 def formatter(cfg: Any) -> Formatter:
@@ -34,6 +35,7 @@ def formatter(cfg: Any) -> Formatter:
 
 def build(name: str, cfg: Any, dead_letters: Any) -> Sink:
     from logproc.sinks.kafka.sink import KafkaSink
+    warn_unverified(name, cfg)
     return KafkaSink(name, cfg, dead_letters)
 
 
@@ -52,7 +54,7 @@ def raw_only(cfg: Any) -> bool:
 
 def describe(cfg: Any) -> str:
     key = f", key {quote(cfg.key)}" if cfg.key is not None else ""
-    return f" {','.join(cfg.brokers)} topic {quote(cfg.topic)}{key} ({cfg.compression}; {GUARANTEE})"
+    return sends(f"{','.join(cfg.brokers)} topic {quote(cfg.topic)}{key} ({cfg.compression})", GUARANTEE)
 
 
 KIND = SinkKind("kafka", KafkaSinkConfig, build, formatter=formatter, needs_entries=needs_entries,

@@ -13,15 +13,17 @@ from __future__ import annotations
 from typing import Any
 
 from logproc.config.suggest import quote
+from logproc.config.tls import warn_unverified
 from logproc.sinks.base import Sink
 from logproc.sinks.formats import needs_entries as lines_need_entries
-from logproc.sinks.kind import SinkKind, always
+from logproc.sinks.kind import AT_MOST_ONCE, EXACTLY_ONCE, SinkKind, always, sends
 from logproc.sinks.nats.config import NatsSinkConfig, shown_urls
 from logproc.sinks.nats.framing import IdFormatter, build_nats_formatter, names_fields
 
 
 def build(name: str, cfg: Any, dead_letters: Any) -> Sink:
     from logproc.sinks.nats.sink import NatsSink
+    warn_unverified(name, cfg)
     return NatsSink(name, cfg, dead_letters)
 
 
@@ -40,9 +42,9 @@ def formatter(cfg: Any) -> IdFormatter:
 
 
 def describe(cfg: Any) -> str:
-    guarantee = ("JetStream, exactly once within the stream's duplicate window" if cfg.jetstream
-                 else "core NATS, at most once")
-    return f" {shown_urls(cfg)} subject {quote(cfg.subject)} ({guarantee})"
+    guarantee = (f"{EXACTLY_ONCE} (ids, JetStream, within the stream's duplicate window)"
+                 if cfg.jetstream else f"{AT_MOST_ONCE} (core NATS)")
+    return sends(f"{shown_urls(cfg)} subject {quote(cfg.subject)}", guarantee)
 
 
 KIND = SinkKind("nats", NatsSinkConfig, build, formatter=formatter,  # type: ignore[arg-type]

@@ -30,9 +30,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from logproc.config.tls import warn_unverified
 from logproc.sinks.base import Sink
 from logproc.sinks.formats import Formatter
-from logproc.sinks.kind import SinkKind, always, never
+from logproc.sinks.kind import AT_LEAST_ONCE, SinkKind, always, never, sends
 from logproc.sinks.otlp.config import OtlpSinkConfig
 
 
@@ -43,11 +44,12 @@ def formatter(cfg: Any) -> Formatter:
 
 def build(name: str, cfg: Any, dead_letters: Any) -> Sink:
     from logproc.sinks.otlp.sink import OtlpSink
+    warn_unverified(name, cfg)
     return OtlpSink(name, cfg, dead_letters)
 
 
 def describe(cfg: Any) -> str:
-    return f" {cfg.endpoint} ({cfg.protocol}{', gzip' if cfg.gzip else ''}; at least once)"
+    return sends(f"{cfg.endpoint} ({cfg.protocol}{', gzip' if cfg.gzip else ''})", AT_LEAST_ONCE)
 
 
 KIND = SinkKind("otlp", OtlpSinkConfig, build, formatter=formatter,

@@ -4,11 +4,8 @@
 - `build_encoding`: the entry half (`units`) and the request half (`body`) of the
   config's `protocol`, with its content type. opentelemetry-proto is imported when they are
   built, for http/protobuf only, so a config without an otlp sink never loads protobuf.
-- `build_client`: `HttpClient` takes the server check (`verify`, `ca_file`) itself. A
-  client certificate and `server_name` it does not know: for those, its connection pool
-  (which has made no connection yet) gets the `ssl.SSLContext` of
-  `TlsConfig.client_context()` and, with `server_name`, the name sent as SNI and checked
-  against the server's certificate.
+- `build_client`: `HttpClient` with the `tls` table (the http sink's TLS, see its
+  `client` module).
 """
 
 from __future__ import annotations
@@ -32,14 +29,5 @@ def build_encoding(cfg: Any) -> Encoding:
 def build_client(cfg: Any, content_type: str) -> HttpClient:
     """The client of an otlp config (`endpoint`, `headers`, `timeout`, `gzip`,
     `concurrency` connections at most, `tls`)."""
-    tls = cfg.tls
-    client = HttpClient(cfg.endpoint, cfg.headers, content_type, cfg.timeout,
-                        tls_verify=tls.verify if tls is not None else True,
-                        ca_file=tls.ca_file if tls is not None else None,
-                        maxsize=cfg.concurrency, gzip=cfg.gzip)
-    if tls is not None and cfg.endpoint.startswith("https://") and (tls.cert_file or tls.server_name):
-        conn_kw = client.pool.conn_kw  # passed to each new connection
-        conn_kw["ssl_context"] = tls.client_context()
-        if tls.server_name:
-            conn_kw["server_hostname"] = tls.server_name
-    return client
+    return HttpClient(cfg.endpoint, cfg.headers, content_type, cfg.timeout, tls=cfg.tls,
+                      maxsize=cfg.concurrency, gzip=cfg.gzip)

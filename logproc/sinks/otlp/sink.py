@@ -63,8 +63,6 @@ class OtlpSink(HttpSink):
         self.client.close()  # the http view's client: no connection was made
         self.encoding = build_encoding(cfg)
         self.client = build_client(cfg, self.encoding.content_type)
-        if cfg.endpoint.startswith("https://") and cfg.tls is not None and not cfg.tls.verify:
-            log.warning("TLS certificate verification is off for this sink (tls.verify = false)", sink=name)
         self.protobuf = cfg.protocol == "http/protobuf"
         self._messages: set[str] = set()
         self._messages_lock = threading.Lock()

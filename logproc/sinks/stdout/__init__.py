@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from logproc.sinks.base import Sink
-from logproc.sinks.kind import SinkKind
+from logproc.sinks.kind import AT_LEAST_ONCE, SinkKind
 from logproc.sinks.stdout.config import StdoutSinkConfig
 
 
@@ -14,4 +14,8 @@ def build(name: str, _cfg: Any, _dead_letters: Any) -> Sink:
     return StdoutSink(name)
 
 
-KIND = SinkKind("stdout", StdoutSinkConfig, build)
+def describe(_cfg: Any) -> str:
+    return f" — {AT_LEAST_ONCE}"  # the type says where
+
+
+KIND = SinkKind("stdout", StdoutSinkConfig, build, describe=describe)

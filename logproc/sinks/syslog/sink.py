@@ -1,4 +1,5 @@
-"""The `syslog` sink: each entry as one syslog message (RFC 5424 or RFC 3164) over UDP or TCP.
+"""The `syslog` sink: each entry as one syslog message (RFC 5424 or RFC 3164) over UDP, TCP
+or TLS (`tls://`, RFC 5425: octet counting, the `tls` table; see `transport`).
 
 Work split:
 - `build_syslog_formatter(cfg)` runs in the consumer threads (in parallel): for a batch it
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from logproc.config.tls import TlsConfig
 from logproc.sinks.base import Delivery, Sink
 from logproc.sinks.formats import Formatter
 from logproc.sinks.syslog.message import build_message_texts as _message_texts
@@ -55,7 +57,7 @@ def build_syslog_formatter(cfg: SyslogSinkConfig) -> Formatter:
     facility8 = facility_code(cfg.facility) * 8
     header = (Rfc5424(cfg.app_name) if cfg.protocol == "rfc5424" else Rfc3164(cfg.app_name)).header
     texts = _message_texts(cfg)
-    limit = UDP_LIMITS[cfg.protocol] if scheme == "udp" else 0
+    limit = UDP_LIMITS[cfg.protocol] if scheme == "udp" else 0  # tls: framing is octet (schema)
     frame = frame_newline if scheme == "tcp" and cfg.framing == "newline" else frame_octet
 
     def format_syslog(entries: list[dict[str, Any]] | None, raws: list[bytes]) -> bytes:
@@ -83,7 +85,8 @@ class SyslogSink(Sink):
         self.name = name
         scheme, host, port = parse_address(cfg.address)
         self.transport: UdpTransport | TcpTransport = (
-            UdpTransport(name, host, port) if scheme == "udp" else TcpTransport(name, host, port))
+            UdpTransport(name, host, port) if scheme == "udp"
+            else TcpTransport(name, host, port, cfg.tls or TlsConfig() if scheme == "tls" else None))
 
     def write(self, deliveries: list[Delivery]) -> None:
         payloads = [d.payload for d in deliveries if d.payload]

@@ -1,4 +1,4 @@
-"""Sending framed syslog messages over UDP or TCP, from the sink's thread only.
+"""Sending framed syslog messages over UDP, TCP or TLS, from the sink's thread only.
 
 Payloads arrive as the consumers framed them (see `logproc.sinks.syslog`):
 - UDP payloads are octet-counted (`LEN SP MSG` …); `UdpTransport` splits them and sends
@@ -9,7 +9,12 @@ Payloads arrive as the consumers framed them (see `logproc.sinks.syslog`):
 - TCP payloads are already the wire bytes (octet counting or newline framing) and are
   sent as one stream. A write is acknowledged once the kernel accepted every byte.
 
-TCP reconnects: a failed connect or send closes the connection and raises
+TLS (`tls://`, RFC 5425) is TCP with a TLS client context from the `tls` table, built
+anew for each connection: a renewed CA bundle or client certificate (same paths) is used
+from the next connection on. A refused handshake (unknown CA, a name that does not match,
+our certificate refused) is a failed connect: retried, logged, nothing acknowledged.
+
+TCP and TLS reconnects: a failed connect or send closes the connection and raises
 `RetriableSinkError`; the runner retries the *whole* write with jittered backoff, on a new
 connection. Messages sent before the failure are therefore sent again: after a reconnect
 a receiver may see a message twice (at-least-once), never a half message — a torn frame
@@ -24,7 +29,9 @@ from __future__ import annotations
 
 import select
 import socket
+import ssl
 
+from logproc.config.tls import TlsConfig
 from logproc.errors import RetriableSinkError
 from logproc.log import get_logger
 from logproc.sinks.retry import blocked_hint
@@ -37,8 +44,8 @@ SEND_TIMEOUT = 30.0
 
 
 def parse_address(address: str) -> tuple[str, str, int]:
-    """`udp://host:port` or `tcp://host:port` (the schema checked it) as (scheme, host, port);
-    an IPv6 literal is written in brackets, `tcp://[::1]:601`."""
+    """`udp://host:port`, `tcp://host:port` or `tls://host:port` (the schema checked it) as
+    (scheme, host, port); an IPv6 literal is written in brackets, `tcp://[::1]:601`."""
     scheme, _, rest = address.partition("://")
     host, _, port = rest.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
@@ -92,15 +99,25 @@ class UdpTransport:
 
 
 class TcpTransport:
-    def __init__(self, sink: str, host: str, port: int) -> None:
-        self.sink, self.host, self.port = sink, host, port
+    """TCP, or TLS over it when `tls` is given (see the module doc)."""
+
+    def __init__(self, sink: str, host: str, port: int, tls: TlsConfig | None = None) -> None:
+        self.sink, self.host, self.port, self.tls = sink, host, port, tls
+        self.where = f"{'tls' if tls is not None else 'tcp'}://{self.host}:{self.port}"
         self._sock: socket.socket | None = None
 
     def _connect(self) -> socket.socket:
         sock = socket.create_connection((self.host, self.port), timeout=CONNECT_TIMEOUT)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            if self.tls is not None:  # the handshake runs here, within CONNECT_TIMEOUT
+                sock = self.tls.client_context().wrap_socket(
+                    sock, server_hostname=self.tls.server_name or self.host)
+        except OSError:
+            sock.close()
+            raise
         sock.settimeout(SEND_TIMEOUT)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        log.info("syslog connected", sink=self.sink, address=f"tcp://{self.host}:{self.port}")
+        log.info("syslog connected", sink=self.sink, address=self.where)
         return sock
 
     @staticmethod
@@ -112,8 +129,14 @@ class TcpTransport:
         if not poller.poll(0):
             return False
         try:
+            if isinstance(sock, ssl.SSLSocket):  # TLS records (1.3 session tickets) are not EOF
+                sock.setblocking(False)
+                try:
+                    return sock.recv(4096) == b""
+                finally:
+                    sock.settimeout(SEND_TIMEOUT)
             return sock.recv(4096, socket.MSG_DONTWAIT) == b""
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return False
         except OSError:
             return True
@@ -130,8 +153,7 @@ class TcpTransport:
             sock.sendall(payloads[0] if len(payloads) == 1 else b"".join(payloads))
         except OSError as exc:
             self.close()
-            where = f"tcp://{self.host}:{self.port}"
-            raise RetriableSinkError(f"syslog {where}: {exc}{blocked_hint(exc)}") from exc
+            raise RetriableSinkError(f"syslog {self.where}: {exc}{blocked_hint(exc)}") from exc
 
     def close(self) -> None:
         sock, self._sock = self._sock, None
