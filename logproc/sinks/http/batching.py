@@ -12,6 +12,7 @@ is taken before gzip. One unit larger than `batch_max_bytes` goes alone, never d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from logproc.sinks.base import Delivery, noop
 
@@ -51,15 +52,37 @@ def plan(deliveries: list[Delivery], max_entries: int, max_bytes: int) -> list[R
             cur = Request(source=d.source)
             cur.add(payload, n)
             continue
+        # cut into runs of whole lines, each run one slice of the payload: the most lines
+        # that fit the current request (at least one when it is empty). The same cuts as
+        # adding line by line, without a Python step per line: line k ends at offset
+        # sizes[k] + k + 1 (`sizes`: the lines' lengths summed, newlines left out)
         lines = payload.split(b"\n")
         lines.pop()  # after the last newline
-        for line in lines:
-            if cur.chunks and (cur.entries >= max_entries or cur.size + len(line) + 1 > max_bytes):
-                out.append(cur)
-                cur = Request()
+        sizes = list(accumulate(map(len, lines)))
+        i = start = 0  # the next line, and its offset
+        while i < n:
             if not cur.chunks:
                 cur.source = d.source
-            cur.add(line + b"\n", 1)
+            limit = start + max_bytes - cur.size  # the offset the request may take lines up to
+            j = min(n, i + max_entries - cur.entries)
+            if j > i and sizes[j - 1] + j > limit:  # the bytes bound comes first: the first
+                lo, hi = i, j - 1  # line past `limit` (line j - 1 is)
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if sizes[mid] + mid + 1 > limit:
+                        hi = mid
+                    else:
+                        lo = mid + 1
+                j = lo
+            if j == i:  # not even one more line fits
+                if cur.chunks:
+                    out.append(cur)
+                    cur = Request()
+                    continue
+                j = i + 1  # a line larger than a whole request goes alone
+            end = sizes[j - 1] + j
+            cur.add(payload[start:end], j - i)
+            i, start = j, end
     if cur.chunks:
         out.append(cur)
     return [r for r in out if r.chunks]
