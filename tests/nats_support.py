@@ -2,7 +2,8 @@
 `nats-server`, installed by test.sh), and what the tests read back from it.
 
 `NatsServer(folder)` runs `nats-server -js` on 127.0.0.1 and a free port, storing
-JetStream in `folder/store`. `stop()` kills the process (SIGKILL: an outage, not a
+JetStream in `folder/store`; `conf` adds a configuration file's text (TLS, authorization,
+operator mode) and `client` the nats-py options its own connections need then. `stop()` kills the process (SIGKILL: an outage, not a
 shutdown) and keeps the store; `start()` again serves the same port and the same
 streams. `create_stream` and `read` talk to it with nats-py, one short connection per
 call (each call runs its own event loop), so a test stays synchronous.
@@ -10,11 +11,18 @@ call (each call runs its own event loop), so a test stays synchronous.
 `read(stream)` returns every message stored in the stream, in stream order, from an
 ephemeral pull consumer: the exact count is what the stream holds, duplicates it dropped
 (same `Nats-Msg-Id` within its duplicate window) never show.
+
+`operator_mode(folder)` writes what a decentralized-auth server needs (an operator, a
+system account, an account with JetStream, a user: JWTs signed with `nkeys` as `nsc` would)
+and returns the server's `conf` and the user's `.creds` file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import json
 import os
 import shutil
 import signal
@@ -24,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nats
+import nkeys
 import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy, StreamConfig
 
@@ -38,12 +47,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def connect(url: str) -> nats.NATS:
+async def connect(url: str, **options: object) -> nats.NATS:
     """One connection attempt, quiet (nats-py logs a traceback per failure by default)."""
     async def quiet(_exc: Exception) -> None:
         pass
 
-    return await nats.connect(url, connect_timeout=1, allow_reconnect=False, error_cb=quiet)
+    return await nats.connect(url, connect_timeout=1, allow_reconnect=False, error_cb=quiet, **options)
 
 
 @dataclass(frozen=True)
@@ -55,20 +64,26 @@ class Stored:
 
 
 class NatsServer:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, conf: str = "", client: dict[str, object] | None = None) -> None:
         if not os.access(NATS_SERVER, os.X_OK):
             pytest.fail("nats-server is missing (test.sh installs the Debian package nats-server)")
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"nats://127.0.0.1:{self.port}"
+        self.conf = conf
+        self.client = client or {}
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> NatsServer:
+        extra: list[str] = []
+        if self.conf:
+            (self.folder / "nats.conf").write_text(self.conf)
+            extra = ["-c", str(self.folder / "nats.conf")]
         log = open(self.folder / "nats-server.log", "ab")  # noqa: SIM115 - the child holds it
         with log:
             self.proc = subprocess.Popen(
-                [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.port),
+                [NATS_SERVER, *extra, "-js", "-a", "127.0.0.1", "-p", str(self.port),
                  "-sd", str(self.folder / "store")], stdout=log, stderr=log)
         wait_for(self._ready, 10, 0.05, what="nats-server to serve JetStream")
         return self
@@ -83,7 +98,7 @@ class NatsServer:
         return True
 
     async def _account(self) -> None:
-        nc = await connect(self.url)
+        nc = await connect(self.url, **self.client)
         try:
             await nc.jetstream().account_info()
         finally:
@@ -103,7 +118,7 @@ class NatsServer:
     def create_stream(self, name: str = "LOGS", subjects: tuple[str, ...] = ("logs.>",),
                       duplicate_window: float = 120) -> None:
         async def create() -> None:
-            nc = await connect(self.url)
+            nc = await connect(self.url, **self.client)
             try:
                 await nc.jetstream().add_stream(StreamConfig(
                     name=name, subjects=list(subjects), duplicate_window=duplicate_window))
@@ -117,7 +132,7 @@ class NatsServer:
         return asyncio.run(self._read(stream, after))
 
     async def _read(self, stream: str, after: int) -> list[Stored]:
-        nc = await connect(self.url)
+        nc = await connect(self.url, **self.client)
         try:
             js = nc.jetstream()
             last = (await js.stream_info(stream)).state.last_seq
@@ -136,6 +151,48 @@ class NatsServer:
             return out
         finally:
             await nc.close()
+
+
+def operator_mode(folder: Path) -> tuple[str, Path]:
+    """The `conf` of a server trusting a new operator, and a user's .creds file (see the
+    module doc); in `folder`."""
+    def key(prefix: int) -> tuple[bytes, nkeys.KeyPair]:
+        seed = nkeys.encode_seed(os.urandom(32), prefix)
+        return seed, nkeys.from_seed(bytearray(seed))
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    def jwt(issuer: nkeys.KeyPair, subject: nkeys.KeyPair, name: str, claims: dict[str, object]) -> str:
+        body: dict[str, object] = {"iat": 1, "iss": issuer.public_key.decode(), "name": name,
+                                   "sub": subject.public_key.decode(), "nats": {"version": 2, **claims}}
+        body["jti"] = base64.b32encode(hashlib.sha256(json.dumps(body).encode()).digest()).decode().rstrip("=")
+        signed = f"{b64(json.dumps({'typ': 'JWT', 'alg': 'ed25519-nkey'}).encode())}.{b64(json.dumps(body).encode())}"
+        return f"{signed}.{b64(issuer.sign(signed.encode()))}"
+
+    unlimited = {"subs": -1, "conn": -1, "leaf": -1, "imports": -1, "exports": -1, "data": -1,
+                 "payload": -1, "wildcards": True}
+    _, operator = key(nkeys.PREFIX_BYTE_OPERATOR)
+    _, system = key(nkeys.PREFIX_BYTE_ACCOUNT)
+    _, account = key(nkeys.PREFIX_BYTE_ACCOUNT)
+    user_seed, user = key(nkeys.PREFIX_BYTE_USER)
+    sys_id, acc_id = system.public_key.decode(), account.public_key.decode()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "operator.jwt").write_text(jwt(operator, operator, "op", {"type": "operator",
+                                                                        "system_account": sys_id}))
+    js_limits = {"mem_storage": -1, "disk_storage": -1, "streams": -1, "consumer": -1}
+    accounts = {sys_id: jwt(operator, system, "SYS", {"type": "account", "limits": unlimited}),
+                acc_id: jwt(operator, account, "logs", {"type": "account",
+                                                        "limits": {**unlimited, **js_limits}})}
+    user_jwt = jwt(account, user, "logproc", {"type": "user", "pub": {}, "sub": {}, "subs": -1,
+                                              "data": -1, "payload": -1})
+    creds = folder / "logproc.creds"
+    creds.write_text(f"-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------\n\n"
+                     f"-----BEGIN USER NKEY SEED-----\n{user_seed.decode()}\n------END USER NKEY SEED------\n")
+    preload = ", ".join(f'{k}: "{v}"' for k, v in accounts.items())
+    conf = (f'operator: "{folder / "operator.jwt"}"\nsystem_account: {sys_id}\nresolver: MEMORY\n'
+            f"resolver_preload: {{ {preload} }}\n")
+    return conf, creds
 
 
 class NatsHarness:

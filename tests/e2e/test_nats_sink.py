@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import signal
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from logproc.testing import Daemon, LogWriter, check_sequence, numbered, run_once, wait_for
-from tests.nats_support import NatsServer
+from tests.nats_support import NatsServer, free_port, operator_mode
+from tests.tls_support import make_pki
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(25)]
 
@@ -158,3 +160,49 @@ def test_core_nats_basic_delivery(work: Path, write_config, server: NatsServer) 
     assert result.returncode == 0, result.stderr.decode()
     got = wait_stored(server, 1000, timeout=5)
     check_sequence(got, 1000)
+
+
+def test_tls_and_password_from_the_url(work: Path, write_config) -> None:
+    """A server requiring TLS (our CA) and a user with a password (percent-encoded in the
+    URL): every line once; a wrong password is logged as the server says, nothing sent."""
+    pki = make_pki(work / "pki")
+    conf = (f'tls {{ cert_file: "{pki["server.pem"]}", key_file: "{pki["server.key"]}" }}\n'
+            'authorization { user: "logs", password: "p@ss word" }\n')
+    server = NatsServer(work / "nats", conf, {"tls": ssl.create_default_context(cafile=str(pki["ca.pem"])),
+                                              "user": "logs", "password": "p@ss word"}).start()
+    try:
+        server.create_stream()
+        (work / "logs" / "app.log").write_bytes(numbered(0, 500, "tls"))
+        url = f"nats://logs:p%40ss%20word@127.0.0.1:{server.port}"
+        cfg = write_config(f'[sources.app]\npaths = ["{{work}}/logs/app.log"]\n[sinks.n]\ntype = "nats"\n'
+                           f'url = "{url}"\nsubject = "logs.app"\ntls = {{ ca_file = "{pki["ca.pem"]}" }}\n')
+        result = run_once(cfg, timeout=20)
+        assert result.returncode == 0, result.stderr.decode()
+        check_sequence([m.data for m in server.read()], 500)
+        wrong = cfg.read_text().replace("p%40ss%20word", "nope").replace("[daemon]\n", "[daemon]\nshutdown_timeout = 2\n")
+        (work / "logs" / "app.log").write_bytes(numbered(500, 10, "tls"))
+        with Daemon(write_config(wrong)) as d:
+            wait_for(lambda: "Authorization Violation" in d.log(), 10, what="the refused login logged")
+            assert "nope" not in d.log(), "never a credential in the log"
+            assert d.stop() == 1, d.log()  # still retrying at the shutdown deadline: aborted
+        assert len(server.read()) == 500
+    finally:
+        server.stop()
+
+
+def test_credentials_file_and_a_cluster_with_a_dead_server(work: Path, write_config) -> None:
+    """Operator mode: the user's .creds file signs the server's nonce. The URL list names a
+    server that is down first: the live one takes every line, once."""
+    conf, creds = operator_mode(work / "auth")
+    server = NatsServer(work / "nats", conf, {"user_credentials": str(creds)}).start()
+    try:
+        server.create_stream()
+        (work / "logs" / "app.log").write_bytes(numbered(0, 500, "creds"))
+        urls = [f"nats://127.0.0.1:{free_port()}", server.url]
+        cfg = write_config(f'[sources.app]\npaths = ["{{work}}/logs/app.log"]\n[sinks.n]\ntype = "nats"\n'
+                           f'url = {json.dumps(urls)}\nsubject = "logs.app"\ncredentials_file = "{creds}"\n')
+        result = run_once(cfg, timeout=20)
+        assert result.returncode == 0, result.stderr.decode()
+        check_sequence([m.data for m in server.read()], 500)
+    finally:
+        server.stop()

@@ -2,10 +2,12 @@
 stream with the entry's stable identity as `Nats-Msg-Id` (exactly once within the
 stream's duplicate window, a restart after a crash included).
 
-- the consumers' half: `framing.build_nats_formatter`, entries to framed (subject, id,
-  body) messages;
-- the sink's half: `sink.NatsSink`, in its thread's own asyncio loop (`connection`,
-  `publish`). nats-py is imported only when a config has a nats sink.
+- the consumers' half: `framing.build_nats_formatter`, entries to messages framed as
+  ready-to-send protocol commands, all but their reply subject;
+- the sink's half: `sink.NatsSink`, synchronous in its thread, speaking the protocol
+  itself on a socket of its own (`handshake`, `connection`, `protocol`) and publishing
+  pipelined (`publish`). nats-py is not used by the sink (its tests use it); the `nkeys`
+  package that nats-py[nkeys] installs signs with a .creds file's seed.
 """
 
 from __future__ import annotations
