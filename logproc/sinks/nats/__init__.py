@@ -7,7 +7,7 @@ stream's duplicate window, a restart after a crash included).
 - the sink's half: `sink.NatsSink`, synchronous in its thread, speaking the protocol
   itself on a socket of its own (`handshake`, `connection`, `protocol`) and publishing
   pipelined (`publish`). nats-py is not used by the sink (its tests use it); the `nkeys`
-  package that nats-py[nkeys] installs signs with a .creds file's seed.
+  package (a dependency) signs with a .creds file's seed.
 """
 
 from __future__ import annotations

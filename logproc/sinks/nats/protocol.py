@@ -15,8 +15,8 @@ acknowledgement's JSON holds no CRLF). Any other frame among them (a duplicate, 
 a 503 status, a PING) sends those bytes through the frame-by-frame reader instead.
 
 Authentication (`connect_options`): a `.creds` file (the user's JWT and NKey seed, as
-`nsc` writes it) signs the server's nonce with the seed (the `nkeys` package, which
-nats-py[nkeys] installs); else `user:password@` in the URL is sent as user and password,
+`nsc` writes it) signs the server's nonce with the seed (the `nkeys` package, a
+dependency); else `user:password@` in the URL is sent as user and password,
 a `token@` alone as the token (user-info percent-decoded). Nothing here logs or returns a
 credential: errors name the file, not its content.
 """
