@@ -475,8 +475,12 @@ class FileSource(Recovery, Archives, Source):
         rec = self.store.get(key)
         if rec is not None and (rec.source != self.name or rec.fmt):
             rec = None
-        if rec is not None and rec.gone_since and not fingerprint.matches(fd, rec.fp_len, rec.fp):
-            rec = None  # the inode of a file that was deleted, reused by a new one
+        if rec is not None and rec.gone_since and (
+                not rec.fp_len or not fingerprint.matches(fd, rec.fp_len, rec.fp)):
+            # the inode of a file that was deleted, reused by a new one (a checkpoint of an
+            # empty file knows no content: it matches anything, so it never claims a file
+            # that took its inode after it was gone — a copytruncate copy was read again)
+            rec = None
         if rec is not None and not fingerprint.matches(fd, rec.fp_len, rec.fp):
             # other first bytes under a known inode: truncated and rewritten while we were
             # away (its copy may hold the rest), or the inode was reused by a new file
