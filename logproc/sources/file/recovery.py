@@ -190,6 +190,7 @@ class Recovery:
         stopped could be taken for a new generation and read from its start, before the
         record that knows how far it was read claims it."""
         moved: list[tuple[str, float]] = []
+        by_inode: list[tuple[FileCheckpoint, str, str]] = []  # (checkpoint, was, found at)
         for rec in self.store.records():
             reading = self.tailers.get(rec.key)
             if rec.source != self.name or (reading is not None and reading.record is rec):
@@ -219,18 +220,29 @@ class Recovery:
             was, since = rec.path, rec.updated  # (discovery below moves rec.path)
             moved.append((was, since))
             path = identity.find_by_inode(os.path.dirname(was), rec.dev, rec.ino)
-            if path is not None and path not in matched:
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    continue
-                log.info("found rotated file by inode", source=self.name, was=was, path=path)
-                self._discover(path, st, initial=False, rotated=True)
+            if path is not None and path not in matched and not rec.gone_since:
+                # (a checkpoint whose file was deleted finds, under its inode, another file
+                # that reused it: that file is found by its content or as a new file)
+                by_inode.append((rec, was, path))
             elif path is None and not rec.gone_since and not self._continue_in_copy(
                     rec, was, "file copied (copytruncate) and then deleted while stopped") \
                     and not self._continue_in_archive(rec, was):
                 self._lose(was, max(0, rec.size - rec.offset), "gone")
                 self.store.update(rec, gone_since=time.time())
+        # Files found under a checkpoint's inode are adopted once the loop above resolved
+        # every truncation, and those whose checkpoint knows more content first: a copy that
+        # took the inode of a deleted file is claimed by the checkpoint whose content it holds
+        # (from its offset), not by the deleted file's checkpoint, whose short fingerprint
+        # (a few bytes such as "seq=") can match any file (the copy was read twice).
+        for _rec, was, path in sorted(by_inode, key=lambda item: -item[0].fp_len):
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if fingerprint.file_key(st) in self.tailers:
+                continue  # claimed meanwhile, as the copy of another checkpoint
+            log.info("found rotated file by inode", source=self.name, was=was, path=path)
+            self._discover(path, st, initial=False, rotated=True)
         for was, since in moved + self.rewritten:
             self._find_generations(was, since)
         self.rewritten.clear()
