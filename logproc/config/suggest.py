@@ -5,7 +5,7 @@ Contract:
 - `show(value, mask)` renders a config value the way TOML writes it (strings double-quoted),
   masked, then cut to a readable length; masking first so a cut never exposes part of a secret.
 - `explain(errors, root, mask)` turns pydantic's errors into `(key path, message)` pairs in
-  the shapes SPEC.md promises (`unknown key "x"; did you mean "y"?`, `expected an integer,
+  the shapes users see in `logproc check` (`unknown key "x"; did you mean "y"?`, `expected an integer,
   got "ten"`, ...). Key paths are pydantic's `loc` without the parts that name no key: a
   union member (`file` in `sinks.x.file.path`) or a dict-key marker (`[key]`).
 
