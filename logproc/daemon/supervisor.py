@@ -307,10 +307,12 @@ class Supervisor:
                      empty_lines=st.empty, pieces=st.pieces, files_watched=s.status().watched, **extra)
         for name, r in self.topo.runners.items():
             rs = r.stats
+            # duplicates the destination dropped by the entries' ids: shown when there are some
+            dups = {"duplicates": r.sink.duplicates} if r.sink.duplicates else {}
             log.info("sink stats", sink=name, entries_written=rs.entries_written, errors=rs.errors,
                      retries=rs.retries, dropped_sink_full=rs.dropped_full,
                      dropped_min_level=rs.dropped_min_level, dropped_filter=rs.dropped_filter,
-                     dead_lettered=rs.dead_lettered, duplicates=getattr(r.sink, "duplicates", 0) or None)
+                     dead_lettered=rs.dead_lettered, **dups)
 
     def _wait(self, done: Callable[[], bool], deadline: float) -> str:
         """Wait for `done` (a drain or reload step): "ok", "deadline", or "signal" when a
