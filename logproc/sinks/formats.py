@@ -95,8 +95,9 @@ _BAD_KEY = re.compile(r'[\s"=\x00-\x1f\x7f]')
 _keys: dict[str, str] = {}  # key -> safe key; shared by threads (dict ops are atomic)
 
 
-def _text(value: Any) -> str:
-    """A non-string value as text: true/false, "" for None, compact JSON for containers."""
+def value_text(value: Any) -> str:
+    """A field value as text (templates, logfmt, Loki labels, OTLP resource attributes):
+    true/false, "" for None, compact JSON for containers."""
     if value is True:
         return "true"
     if value is False:
@@ -120,7 +121,7 @@ def _safe_key(key: str) -> str:
 def format_logfmt(entries: list[Entry] | None, raws: list[bytes]) -> bytes:
     if not entries:
         return b""
-    dumps, key_of, text_of = orjson.dumps, _keys.get, _text
+    dumps, key_of, text_of = orjson.dumps, _keys.get, value_text
     lines: list[str] = []
     for entry in entries:
         pairs = []
@@ -165,7 +166,7 @@ def build_text(template: str) -> Formatter:
     def format_text(entries: list[Entry] | None, raws: list[bytes]) -> bytes:
         if not entries:
             return b""
-        text_of = _text
+        text_of = value_text
         lines: list[str] = []
         for entry in entries:
             get = entry.get

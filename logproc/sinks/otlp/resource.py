@@ -25,22 +25,12 @@ from typing import Any
 import orjson
 
 from logproc import __version__
-from logproc.sinks.formats import compile_template
+from logproc.sinks.formats import compile_template, value_text
 
 DEFAULT_RESOURCE = {"service.name": "{source}", "host.name": "{host}"}
 SCOPE = {"name": "logproc", "version": __version__}  # the InstrumentationScope of every record
 JSON_RECORDS = b'"logRecords":['  # where a JSON unit's opening ends
 _CACHE_MAX = 4096
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if value is True or value is False:
-        return "true" if value else "false"
-    if value.__class__ is dict or value.__class__ is list:
-        return orjson.dumps(value, default=str).decode()
-    return str(value)
 
 
 def resource_attributes(configured: dict[str, str]) -> dict[str, str]:
@@ -74,7 +64,7 @@ def build_resource(templates: dict[str, str], protocol: str) -> Callable[[dict[s
         get = entry.get
         attrs = []
         for name, parts in compiled:
-            text = "".join(lit + (_text(get(f)) if f is not None else "") for lit, f in parts)
+            text = "".join(lit + (value_text(get(f)) if f is not None else "") for lit, f in parts)
             if text:
                 attrs.append((name, text))
         return encode(attrs)

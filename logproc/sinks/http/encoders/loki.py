@@ -27,23 +27,13 @@ from typing import Any
 
 import orjson
 
-from logproc.sinks.formats import Formatter, build_formatter, compile_template, format_json
+from logproc.sinks.formats import Formatter, build_formatter, compile_template, format_json, value_text
 from logproc.sinks.http.encoders import Encoding, entry_lines
 from logproc.sinks.http.timefmt import epoch_ns
 
 DEFAULT_LABELS = {"source": "{source}", "host": "{host}", "level": "{level}"}
 _VALUES = b',"values":['
 _CACHE_MAX = 4096
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if value is True or value is False:
-        return "true" if value else "false"
-    if value.__class__ is dict or value.__class__ is list:
-        return orjson.dumps(value, default=str).decode()
-    return str(value)
 
 
 def build_labels(labels: dict[str, str]) -> Any:
@@ -60,7 +50,7 @@ def build_labels(labels: dict[str, str]) -> Any:
     else:
         def values(entry: dict[str, Any]) -> tuple[Any, ...]:
             get = entry.get
-            return tuple("".join(lit + (_text(get(f)) if f else "") for lit, f in parts)
+            return tuple("".join(lit + (value_text(get(f)) if f else "") for lit, f in parts)
                          for _, parts in compiled)
 
     names = [name for name, _ in compiled]
@@ -72,9 +62,10 @@ def build_labels(labels: dict[str, str]) -> Any:
             found = cache.get(key)
         except TypeError:  # an unhashable field value (a list): render it, uncached
             found = None
-            key = tuple(_text(v) for v in key)
+            key = tuple(value_text(v) for v in key)
         if found is None:
-            rendered = {n: v if v.__class__ is str else _text(v) for n, v in zip(names, key, strict=True)}
+            rendered = {n: v if v.__class__ is str else value_text(v)
+                        for n, v in zip(names, key, strict=True)}
             found = b'{"stream":' + orjson.dumps({n: v for n, v in rendered.items() if v})
             if len(cache) >= _CACHE_MAX:  # label values come from the data: stay bounded
                 cache.clear()
